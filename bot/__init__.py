@@ -1,0 +1,1 @@
+"""Edges: the CLI, terminal chat, Slack and Teams adapters, and the renderers they share."""

@@ -1,0 +1,1 @@
+"""Conversation state, the dialogue manager and one handler per intent."""
