@@ -1,0 +1,159 @@
+"""Every user-facing sentence carebot says that is not a knowledge statement.
+
+Clarifying questions, refusals, acknowledgements, help and the safety line live here, in one
+reviewed place, so a clinician can read all of it at once. None of it makes a clinical claim:
+clinical content only ever comes from cited statements.
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Mapping, Sequence
+
+SAFETY_LINE = (
+    "Decision support only: the statements above are quoted verbatim from the cited sources. "
+    "Check them against the current label and your local protocol."
+)
+
+# What carebot can answer, used by help and by every refusal.
+CAPABILITIES = (
+    "I answer questions about this case (metastatic well-differentiated pancreatic NET with liver "
+    "metastases) by quoting cited statements from guidelines, the FDA drug label and research: "
+    "dosing, what a procedure involves, next steps, and monitoring."
+)
+EXAMPLE_QUESTIONS = (
+    "What is the lanreotide dose?",
+    "What does TACE involve?",
+    "What are the options if the disease progresses?",
+    "How often should CgA and imaging be checked?",
+)
+
+GREETING = "Hello. " + CAPABILITIES
+THANKS = "You're welcome."
+HELP = CAPABILITIES + " You can also tell me case facts (for example \"she's SSTR positive\" or " \
+    "\"progressed on lanreotide\") and I will use them. Say \"new case\" to start over."
+RESET_DONE = "Starting a new case: I have forgotten the subject and the case facts of this conversation."
+DENY_ACK = "OK. What would you like to know?"
+AFFIRM_NOTHING_PENDING = "OK. What would you like to know?"
+
+EMPTY_INPUT = "I didn't find a question in that message."
+OUT_OF_SCOPE = "That is outside what I can answer."
+LOW_CONFIDENCE = "I'm not sure what you're asking."
+TRUNCATED_NOTE = "Your message was very long; I read only the first part of it."
+INTERNAL_ERROR = "Something went wrong on my side and I could not answer. Please try again."
+
+
+def unknown_terms(terms: Sequence[str]) -> str:
+    names = _join([f"\u201c{t}\u201d" for t in terms])
+    return (
+        f"My knowledge base has nothing on {names}, so I can't answer that. "
+        "I won't guess a dose or a recommendation."
+    )
+
+
+def ask_which(slot: str, options: Sequence[str]) -> str:
+    return {
+        "drug": f"Which drug do you mean? I have dosing statements for {_join(options, 'or')}.",
+        "procedure": f"Which procedure do you mean? I can explain {_join(options, 'or')}.",
+    }.get(slot, f"Which {slot} do you mean? Options: {_join(options, 'or')}.")
+
+
+def ask_topic(subject: str) -> str:
+    return f"What would you like to know about {subject}: dosing, the procedure, next steps or monitoring?"
+
+
+def heading(subject: str | None, topic: str) -> str:
+    label = TOPIC_LABELS[topic]
+    return f"{subject[:1].upper() + subject[1:]}: {label}" if subject else label[:1].upper() + label[1:]
+
+
+TOPIC_LABELS: Dict[str, str] = {
+    "dosing": "dosing",
+    "procedure_explanation": "what the procedure involves",
+    "next_steps": "next steps",
+    "monitoring": "monitoring and follow-up",
+}
+
+
+def nothing_on_topic(subject: str, topic: str) -> str:
+    return f"My knowledge base has no {TOPIC_LABELS[topic]} statement for {subject}."
+
+
+def related_instead(subject: str) -> str:
+    return f"What it does say about {subject}:"
+
+
+def noted(facts: Iterable[str]) -> str:
+    return f"Noted: {_join(list(facts))}."
+
+
+def based_on(facts: Iterable[str]) -> str:
+    return f"Using the case facts: {_join(list(facts))}."
+
+
+def prior_therapy(subject: str) -> str:
+    return f"Options other than {subject}, which the disease progressed on:"
+
+
+# Case facts as a clinician would read them.
+FACT_LABELS: Dict[str, Dict[str, str]] = {
+    "sstr_status": {"positive": "SSTR-positive", "negative": "SSTR-negative"},
+    "disease_status": {"progressive": "progressive disease", "stable": "stable disease"},
+    "resectability": {"resectable": "resectable", "unresectable": "unresectable"},
+    "differentiation": {
+        "well": "well differentiated",
+        "moderately": "moderately differentiated",
+        "poorly": "poorly differentiated",
+    },
+}
+
+
+def fact_label(slot: str, value: str) -> str:
+    return FACT_LABELS.get(slot, {}).get(value, f"{slot} {value}")
+
+
+def needs_label(slot: str, values: Sequence[str]) -> str:
+    return _join([fact_label(slot, v) for v in values], "or")
+
+
+def caveat_depends(unmet: Mapping[str, Sequence[str]]) -> str:
+    needs = "; ".join(needs_label(slot, values) for slot, values in unmet.items())
+    return f"Applies if {needs}: not yet known for this case."
+
+
+def left_out(unmet: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:
+    needs = "; ".join(needs_label(slot, values) for slot, values in unmet.items())
+    actual = _join([fact_label(slot, facts[slot]) for slot in unmet if facts.get(slot)])
+    return f"Not shown: what applies only to {needs}, because this case is {actual}."
+
+
+def suggestions_for(intent: str, subject_id: str | None) -> List[str]:
+    """Follow-up questions worth a button; all answerable from the knowledge base."""
+    table: Dict[str, List[str]] = {
+        "dosing": ["What monitoring is recommended?", "What are the options if the disease progresses?"],
+        "procedure_explanation": [
+            "What should the patient expect after TACE?",
+            "What are the alternatives to TACE?",
+        ],
+        "next_steps": ["Is PRRT an option?", "What does TACE involve?", "What monitoring is recommended?"],
+        "monitoring": ["What are the next steps?", "What is the lanreotide dose?"],
+    }
+    found = table.get(intent, list(EXAMPLE_QUESTIONS[:3]))
+    if subject_id == "tace" and intent == "procedure_explanation":
+        found = ["What are the alternatives to TACE?", "What monitoring is recommended?"]
+    return found
+
+
+def topic_suggestions(slot: str, label: str) -> List[str]:
+    """Questions about one subject, for when the intent is unclear."""
+    first = {
+        "drug": f"What is the {label} dose?",
+        "procedure": f"What does {label} involve?",
+        "test": f"How often should {label} be checked?",
+    }[slot]
+    return [first, f"What are the next steps with {label}?", "What monitoring is recommended?"]
+
+
+def _join(items: Sequence[str], last: str = "and") -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"

@@ -1,0 +1,97 @@
+"""The channel-agnostic core every edge uses: `await engine.handle(Turn) -> Reply`.
+
+Slack, Teams, the terminal chat, `carebot ask` and the replays all go through here, so they
+behave the same. The engine owns what must exist once per process (the knowledge base, the
+loaded NLU model, the state store) and what must hold per conversation (one turn at a time).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from typing import Callable, Optional
+
+from dialogues import catalogue, compose
+from dialogues.manager import DialogueManager
+from dialogues.settings import CoreSettings
+from dialogues.state import ConversationState
+from dialogues.store import SQLiteStore, StateStore
+from dialogues.types import Reply, ReplyKind, Turn
+from knowledge import KnowledgeBase, default_knowledge
+from nlu.clean import clean_text, has_words
+from nlu.model import ensure_model
+from nlu.parser import Parser
+
+log = logging.getLogger("carebot.turn")
+
+
+class Engine:
+    def __init__(self, parser: Parser, kb: KnowledgeBase, store: StateStore, settings: CoreSettings) -> None:
+        self.parser = parser
+        self.kb = kb
+        self.store = store
+        self.settings = settings
+        self.manager = DialogueManager(kb)
+        # one turn at a time per conversation; other conversations run freely
+        self._locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
+
+    @classmethod
+    async def create(
+        cls,
+        settings: Optional[CoreSettings] = None,
+        store: Optional[StateStore] = None,
+        say: Callable[[str], None] = print,
+    ) -> "Engine":
+        """Load the knowledge base (fail closed if invalid), the NLU model (training one first if
+        there is none) and the state store."""
+        settings = settings or CoreSettings()
+        kb = default_knowledge()
+        model = ensure_model(settings.models_dir, say=say)
+        parser = Parser.load(model)
+        if store is None:
+            store = SQLiteStore(settings.state_path, ttl_seconds=settings.conversation_ttl_days * 86400)
+        return cls(parser, kb, store, settings)
+
+    async def handle(self, turn: Turn) -> Reply:
+        """Answer one message. Never raises for bad input; on an internal error the conversation's
+        state is left as it was and the user gets a short apology."""
+        started = time.perf_counter()
+        lock = self._locks.get(turn.conversation_id)
+        if lock is None:
+            lock = self._locks[turn.conversation_id] = asyncio.Lock()
+        async with lock:
+            try:
+                reply = await self._handle(turn)
+            except Exception:
+                log.exception("turn failed conversation=%s", turn.conversation_id)
+                reply = compose.build(ReplyKind.fallback, intent=None, entities=[], slots={},
+                                      lead=[catalogue.INTERNAL_ERROR])
+        log.info(
+            "turn conversation=%s kind=%s intent=%s confidence=%.3f statements=%s ms=%.1f",
+            turn.conversation_id, reply.kind.value, reply.intent.name if reply.intent else "-",
+            reply.confidence, ",".join(reply.statement_ids) or "-", (time.perf_counter() - started) * 1000,
+        )
+        return reply
+
+    async def _handle(self, turn: Turn) -> Reply:
+        state = await self.store.load(turn.conversation_id) or ConversationState()
+        limit = self.settings.max_message_chars
+        text = clean_text(turn.text, limit)
+        if not has_words(text):
+            return self.manager.empty_reply(state)
+        if self.manager.is_reset(text):
+            state = ConversationState()
+            await self.store.save(turn.conversation_id, state)
+            return self.manager.reset_reply(state)
+        parse = await self.parser.parse(text)
+        notes = [catalogue.TRUNCATED_NOTE] if len(turn.text) > limit and len(text) >= limit * 0.9 else []
+        reply = self.manager.respond(text, parse, state, notes)
+        await self.store.save(turn.conversation_id, state)
+        return reply
+
+    async def reset(self, conversation_id: str) -> None:
+        await self.store.delete(conversation_id)
+
+    async def close(self) -> None:
+        await self.store.close()

@@ -1,0 +1,21 @@
+"""Core settings from the environment: where state lives and how long it is kept."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseSettings, Extra, Field
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class CoreSettings(BaseSettings):
+    """CAREBOT_* environment variables; every default is embedded (no services needed)."""
+
+    state_path: Path = Field(REPO_ROOT / "var" / "carebot.db", description="SQLite state file")
+    models_dir: Path = Field(REPO_ROOT / "models", description="trained NLU models")
+    conversation_ttl_days: float = Field(7.0, gt=0, description="idle conversations expire after this")
+    max_message_chars: int = Field(4000, gt=0, description="longer messages are cut before parsing")
+
+    class Config:
+        env_prefix = "CAREBOT_"
+        extra = Extra.ignore

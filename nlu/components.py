@@ -1,0 +1,122 @@
+"""The lexicon term matcher as a Rasa 3.6 graph component (an entity extractor).
+
+Trainable the Rasa way: `train` compiles the lexicon into the model (so a model carries the
+lexicon it was trained with, and the fingerprint retrains it when the lexicon changes), `persist`
+writes it to the model storage, `load` reads it back, `process` extracts entities.
+
+Referenced from nlu/config.yml as `nlu.components.LexiconEntityExtractor`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+import rasa.shared.utils.io
+
+from knowledge.loader import LEXICON_PATH, load_lexicon_file
+from knowledge.schema import LexiconFile
+from nlu.matcher import TermMatcher
+
+_LEXICON_FILE = "lexicon.json"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
+class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Drugs, procedures, tests and case facts from the knowledge base's lexicon."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            # the lexicon to compile; null means the one shipped in knowledge/data/
+            "lexicon_path": None,
+            # difflib ratio a misspelt word needs to resolve to a known drug ("lanreotid")
+            "fuzzy_cutoff": 0.85,
+            # shorter words are never fuzzy-matched or guessed to be unknown drugs
+            "fuzzy_min_length": 6,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        lexicon: Optional[LexiconFile] = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._lexicon = lexicon
+        self._matcher: Optional[TermMatcher] = None
+        if lexicon is not None:
+            self._build(lexicon)
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LexiconEntityExtractor":
+        return cls(config, model_storage, resource)
+
+    def _build(self, lexicon: LexiconFile) -> None:
+        self._lexicon = lexicon
+        self._matcher = TermMatcher.from_lexicon(
+            lexicon,
+            fuzzy_cutoff=float(self._config["fuzzy_cutoff"]),
+            fuzzy_min_length=int(self._config["fuzzy_min_length"]),
+        )
+
+    def train(self, training_data: TrainingData) -> Resource:
+        path = Path(self._config["lexicon_path"]) if self._config["lexicon_path"] else LEXICON_PATH
+        self._build(load_lexicon_file(path))
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        if self._lexicon is None:
+            return
+        with self._model_storage.write_to(self._resource) as directory:
+            rasa.shared.utils.io.write_text_file(self._lexicon.json(), directory / _LEXICON_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "LexiconEntityExtractor":
+        with model_storage.read_from(resource) as directory:
+            lexicon = LexiconFile.parse_file(directory / _LEXICON_FILE)
+        return cls(config, model_storage, resource, lexicon)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self._matcher is None:
+            raise RuntimeError("LexiconEntityExtractor used before training; retrain the model")
+        for message in messages:
+            text = message.get(TEXT) or ""
+            found = [
+                {
+                    "entity": f.entity,
+                    "value": f.value,
+                    "start": f.start,
+                    "end": f.end,
+                    "confidence_entity": 1.0,
+                    "literal": f.text,
+                }
+                for f in self._matcher.find(text)
+            ]
+            entities = self.add_extractor_name(found)
+            message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
+        return messages
