@@ -25,12 +25,13 @@ _CONTENT_KEYS = frozenset(
 )
 REDACTED = "[redacted]"
 
-# Libraries whose debug/info output can carry message content or is just noise.
+# Libraries whose debug/info output can carry message content: capped at WARNING.
 _THIRD_PARTY = (
-    "rasa", "tensorflow", "absl", "h5py", "matplotlib", "urllib3", "asyncio", "sanic",
-    "slack_bolt", "slack_sdk", "aiohttp", "botbuilder", "spacy", "filelock", "apscheduler",
-    "numexpr", "PIL", "pykwalify", "tzlocal", "fsspec", "ruamel", "botocore", "boto3",
+    "rasa", "urllib3", "asyncio", "sanic", "slack_bolt", "slack_sdk", "aiohttp", "botbuilder",
+    "spacy", "filelock", "apscheduler", "pykwalify", "tzlocal", "fsspec", "ruamel", "botocore", "boto3",
 )
+# Libraries whose warnings are only noise for a carebot user: capped at ERROR.
+_NOISY = ("tensorflow", "absl", "h5py", "matplotlib", "numexpr", "PIL", "jax")
 
 
 def redact_content(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -50,6 +51,14 @@ def silence_libraries() -> None:
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     warnings.filterwarnings("ignore")
+    # TensorFlow's import chain re-orders the filters, so also mute the printer itself; set
+    # CAREBOT_SHOW_WARNINGS=1 to see them when debugging a dependency.
+    if not os.environ.get("CAREBOT_SHOW_WARNINGS"):
+        warnings.showwarning = _drop_warning
+
+
+def _drop_warning(*args: Any, **kwargs: Any) -> None:
+    return None
 
 
 def configure_logging(level: str | int | None = None) -> int:
@@ -73,6 +82,8 @@ def configure_logging(level: str | int | None = None) -> int:
     root.setLevel(numeric)
     for name in _THIRD_PARTY:
         logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.ERROR)
     _configure_structlog(numeric)
     return numeric
 

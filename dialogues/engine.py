@@ -63,8 +63,10 @@ class Engine:
         async with lock:
             try:
                 reply = await self._handle(turn)
-            except Exception:
-                log.exception("turn failed conversation=%s", turn.conversation_id)
+            except Exception as exc:
+                # exception messages can quote the input, so log the type and the place only
+                log.error("turn failed conversation=%s error=%s at=%s", turn.conversation_id,
+                          type(exc).__name__, _where(exc))
                 reply = compose.build(ReplyKind.fallback, intent=None, entities=[], slots={},
                                       lead=[catalogue.INTERNAL_ERROR])
         log.info(
@@ -95,3 +97,11 @@ class Engine:
 
     async def close(self) -> None:
         await self.store.close()
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame, for finding a bug without the exception's message."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}" if tb else "?"

@@ -130,6 +130,7 @@ class CaseFactPhrases(Strict):
 class LexiconFile(Strict):
     entries: List[LexiconEntry]
     case_facts: List[CaseFactPhrases] = Field(default_factory=list)
+    ignore_phrases: List[str] = Field(default_factory=list)
     # Drug or procedure words the knowledge base knows nothing about; recognised so the bot can
     # say so instead of guessing. Not exhaustive: the NLU also spots drug-like words by suffix.
     unknown_drugs: List[str] = Field(default_factory=list)

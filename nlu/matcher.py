@@ -31,6 +31,9 @@ class Term:
     value: str
 
 
+IGNORED = Term("", "")  # matched so its words are covered, then dropped
+
+
 @dataclass(frozen=True)
 class Found:
     entity: str
@@ -43,13 +46,13 @@ class Found:
 def variants(form: str) -> List[str]:
     """Hyphen/space/joined spellings and a plural, so 'well-differentiated' also finds 'well differentiated'."""
     forms = {form}
-    if "-" in form:
-        forms |= {form.replace("-", " "), form.replace("-", "")}
+    if re.search(r"\w-\w", form):  # inner hyphens only: "SSTR-" must not become "SSTR"
+        forms |= {re.sub(r"(?<=\w)-(?=\w)", " ", form), re.sub(r"(?<=\w)-(?=\w)", "", form)}
     if " " in form:
         forms.add(form.replace(" ", "-"))
     for f in list(forms):
         last = f.split(" ")[-1]
-        if last.isalpha() and len(last) > 3 and not f.lower().endswith(("s", "y")):
+        if last.isalpha() and len(last) >= 3 and not f.lower().endswith(("s", "y")):
             forms.add(f + "s")
     return sorted(forms)
 
@@ -67,6 +70,8 @@ def compile_terms(lexicon: LexiconFile) -> List[Tuple[str, Term]]:
             pairs.extend((v, term) for v in variants(phrase))
     for word in lexicon.unknown_drugs:
         pairs.extend((v, Term("drug", UNKNOWN)) for v in variants(word))
+    for phrase in lexicon.ignore_phrases:
+        pairs.extend((v, IGNORED) for v in variants(phrase))
     return pairs
 
 
@@ -119,6 +124,7 @@ class TermMatcher:
         found = [
             Found(self.terms[s.label_].entity, self.terms[s.label_].value, s.text, s.start_char, s.end_char)
             for s in kept
+            if self.terms[s.label_] != IGNORED
         ]
         covered = {i for s in kept for i in range(s.start, s.end)}
         for token in doc:
@@ -128,7 +134,7 @@ class TermMatcher:
             if guess is not None:
                 found.append(Found(guess.entity, guess.value, token.text, token.idx, token.idx + len(token.text)))
         found.sort(key=lambda f: f.start)
-        return found
+        return _merge_adjacent(found, text)
 
     def _guess(self, word: str) -> Optional[Term]:
         """A misspelt known drug, or a drug-like word the knowledge base does not know."""
@@ -140,3 +146,15 @@ class TermMatcher:
         if self._unknown_suffix is not None and self._unknown_suffix.match(word):
             return Term("drug", UNKNOWN)
         return None
+
+
+def _merge_adjacent(found: List[Found], text: str) -> List[Found]:
+    """'sandostatn lar' is one mention of octreotide, not two."""
+    merged: List[Found] = []
+    for item in found:
+        last = merged[-1] if merged else None
+        if last and (last.entity, last.value) == (item.entity, item.value) and not text[last.end:item.start].strip(" -"):
+            merged[-1] = Found(last.entity, last.value, text[last.start:item.end], last.start, item.end)
+        else:
+            merged.append(item)
+    return merged
