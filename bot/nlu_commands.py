@@ -80,6 +80,9 @@ def eval_nlu_command(args: argparse.Namespace) -> int:
     print(f"{'intent':<24}{'precision':>10}{'recall':>10}{'f1':>8}{'n':>6}")
     for name, row in report.per_intent().items():
         print(f"{name:<24}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>8.3f}{int(row['support']):>6}")
+    sweep = report.threshold_sweep()
+    print("\nfallback threshold sweep (intent accuracy): "
+          + ", ".join(f"{t:.1f} -> {acc:.3f}" for t, acc in sweep.items()))
     wrong = report.misclassified()
     if wrong:
         print(f"\nmisclassified ({len(wrong)}):")

@@ -16,6 +16,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -23,7 +24,7 @@ import rasa.shared.utils.io
 
 from knowledge.loader import LEXICON_PATH, load_lexicon_file
 from knowledge.schema import LexiconFile
-from nlu.matcher import TermMatcher
+from nlu.matcher import TermMatcher, lexicon_patterns
 
 _LEXICON_FILE = "lexicon.json"
 
@@ -120,3 +121,29 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
             entities = self.add_extractor_name(found)
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class LexiconFeaturizer(RegexFeaturizer):
+    """Tells the intent classifier which words the lexicon knows: a drug, a procedure, a case fact.
+
+    Rasa's RegexFeaturizer, with its patterns compiled from the lexicon instead of lookup tables
+    copied into the training data, so the lexicon stays the one source of truth. "restaging CT
+    stable" then carries a case-fact feature even though the classifier never saw "stable" there.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            **RegexFeaturizer.get_default_config(),
+            # lexicon forms are matched case-insensitively, like the entity extractor does
+            "case_sensitive": False,
+            # the lexicon to compile; null means the one shipped in knowledge/data/
+            "lexicon_path": None,
+        }
+
+    def train(self, training_data: TrainingData) -> Resource:
+        path = Path(self._config["lexicon_path"]) if self._config["lexicon_path"] else LEXICON_PATH
+        self.known_patterns = lexicon_patterns(load_lexicon_file(path))
+        self._persist()
+        return self._resource

@@ -35,6 +35,8 @@ class Outcome:
     intent: str
     confidence: float
     entities: Tuple[Pair, ...]
+    # the classifier's best intent before the fallback threshold was applied
+    top: Tuple[str, float] = ("", 0.0)
 
 
 @dataclass
@@ -86,6 +88,18 @@ class Report:
     def wrong_entities(self) -> List[Outcome]:
         return [o for o in self.outcomes if sorted(o.entities) != sorted(o.example.entities)]
 
+    def threshold_sweep(self, thresholds: Sequence[float] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)) -> Dict[float, float]:
+        """Intent accuracy had the fallback threshold been each of these: how it is tuned."""
+        sweep = {}
+        for threshold in thresholds:
+            right = 0
+            for o in self.outcomes:
+                name, confidence = o.top
+                predicted = name if confidence >= threshold else FALLBACK_INTENT
+                right += self.scored_intent(predicted) == o.example.intent
+            sweep[threshold] = right / max(1, len(self.outcomes))
+        return sweep
+
     def confusion(self) -> Tuple[List[str], List[List[int]]]:
         labels = sorted({o.example.intent for o in self.outcomes} | {self.scored_intent(o.intent) for o in self.outcomes})
         index = {label: i for i, label in enumerate(labels)}
@@ -112,6 +126,7 @@ class Report:
                 for o in self.wrong_entities()
             ],
             "confusion": dict(zip(("labels", "matrix"), self.confusion())),
+            "fallback_threshold_sweep": {str(k): v for k, v in self.threshold_sweep().items()},
         }
 
 
@@ -143,6 +158,8 @@ async def evaluate(parser: Parser, examples: Sequence[Example]) -> Report:
                 intent=parsed.intent.name,
                 confidence=parsed.intent.confidence,
                 entities=tuple(sorted((e.entity, e.value) for e in parsed.entities)),
+                top=next(((r.name, r.confidence) for r in parsed.ranking if r.name != FALLBACK_INTENT),
+                         (parsed.intent.name, parsed.intent.confidence)),
             )
         )
     return report

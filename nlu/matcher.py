@@ -158,3 +158,21 @@ def _merge_adjacent(found: List[Found], text: str) -> List[Found]:
         else:
             merged.append(item)
     return merged
+
+
+def lexicon_patterns(lexicon: LexiconFile) -> List[Dict[str, str]]:
+    """One regex per kind of thing the lexicon knows, for RegexFeaturizer-style features."""
+    groups: Dict[str, List[str]] = {}
+    for form, term in compile_terms(lexicon):
+        if term == IGNORED:
+            continue
+        name = "unknown_drug" if term.value == UNKNOWN else (
+            "case_fact" if term.entity not in _ENTITY_NAME.values() else term.entity)
+        groups.setdefault(name, []).append(form)
+    return [
+        {
+            "name": f"lexicon_{name}",
+            "pattern": r"(?<![\w-])(?:" + "|".join(re.escape(f) for f in sorted(set(forms), key=len, reverse=True)) + r")(?![\w])",
+        }
+        for name, forms in sorted(groups.items())
+    ]
