@@ -109,8 +109,11 @@ async def chat(name: Optional[str], record: Optional[Path], stdin: IO[str], stdo
     finally:
         await engine.close()
         if recorder is not None and record is not None:
-            recorder.save(record)
-            _stderr(f"Saved the conversation as a replay file: {record}")
+            if len(recorder):
+                recorder.save(record)
+                _stderr(f"Saved the conversation as a replay file: {record}")
+            else:
+                _stderr("Nothing was said, so no replay file was written.")
     return 0
 
 

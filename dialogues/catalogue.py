@@ -56,6 +56,14 @@ def ask_which(slot: str, options: Sequence[str]) -> str:
     }.get(slot, f"Which {slot} do you mean? Options: {_join(options, 'or')}.")
 
 
+def no_adjustments(subject: str) -> str:
+    return (
+        f"My knowledge base has no statement on adjusting the {subject} dose for a particular patient "
+        "(for example for kidney or liver function, side effects or missed doses), so I can't answer that. "
+        "I won't guess an adjustment."
+    )
+
+
 def ask_topic(subject: str) -> str:
     return f"What would you like to know about {subject}: dosing, the procedure, next steps or monitoring?"
 
@@ -117,6 +125,12 @@ def needs_label(slot: str, values: Sequence[str]) -> str:
 def caveat_depends(unmet: Mapping[str, Sequence[str]]) -> str:
     needs = "; ".join(needs_label(slot, values) for slot, values in unmet.items())
     return f"Applies if {needs}: not yet known for this case."
+
+
+def caveat_contradicted(unmet: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:
+    needs = "; ".join(needs_label(slot, values) for slot, values in unmet.items())
+    actual = _join([fact_label(slot, facts[slot]) for slot in unmet if facts.get(slot)])
+    return f"Does not apply to this case: it is for {needs}, and this case is {actual}."
 
 
 def left_out(unmet: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:

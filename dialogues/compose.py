@@ -15,9 +15,13 @@ from knowledge.schema import SOURCE_HEADINGS
 from nlu.types import Entity, IntentScore
 
 
-def cite(match: Match) -> CitedStatement:
+def cite(match: Match, facts: Optional[Dict[str, Optional[str]]] = None) -> CitedStatement:
     s = match.statement
-    caveat = catalogue.caveat_depends(match.unmet) if match.applicability is Applicability.depends else None
+    caveat = None
+    if match.applicability is Applicability.depends:
+        caveat = catalogue.caveat_depends(match.unmet)
+    elif match.applicability is Applicability.contradicted:
+        caveat = catalogue.caveat_contradicted(match.unmet, {k: v for k, v in (facts or {}).items() if v})
     return CitedStatement(
         id=s.id,
         text=s.text,
@@ -27,13 +31,19 @@ def cite(match: Match) -> CitedStatement:
     )
 
 
-def split_by_facts(matches: Sequence[Match], facts: Dict[str, Optional[str]]) -> Tuple[List[Match], List[str], List[str]]:
-    """(statements to show, notes on what was left out, labels of the facts that decided)."""
-    shown = [m for m in matches if m.applicability is not Applicability.contradicted]
+def split_by_facts(matches: Sequence[Match], facts: Dict[str, Optional[str]], keep_contradicted: bool = False
+                   ) -> Tuple[List[Match], List[str], List[str]]:
+    """(statements to show, notes on what was left out, labels of the facts that decided).
+
+    A direct question about one subject keeps ruled-out statements (quoted with a caveat), so
+    "everolimus dose?" in stable disease shows the dose line and why it does not apply; an
+    overview leaves them out with a note.
+    """
+    shown = [m for m in matches if keep_contradicted or m.applicability is not Applicability.contradicted]
     notes: List[str] = []
     seen = set()
     for m in matches:
-        if m.applicability is Applicability.contradicted:
+        if m.applicability is Applicability.contradicted and not keep_contradicted:
             key = tuple(sorted(m.unmet.items()))
             if key not in seen:
                 seen.add(key)

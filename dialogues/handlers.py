@@ -58,10 +58,10 @@ class TurnContext:
 
 
 def answer(ctx: TurnContext, topic: Topic, subject: Optional[str], matches: Sequence[Match],
-           lead: Sequence[str] = ()) -> Reply:
+           lead: Sequence[str] = (), keep_contradicted: bool = False) -> Reply:
     """Quote the matches that apply; when none does, say so and quote what the KB has instead."""
     subject_label = ctx.label(subject) if subject else None
-    shown, left_out, used = compose.split_by_facts(matches, ctx.facts)
+    shown, left_out, used = compose.split_by_facts(matches, ctx.facts, keep_contradicted)
     lead = list(lead)
     if used:
         lead.append(catalogue.based_on(used))
@@ -84,7 +84,7 @@ def answer(ctx: TurnContext, topic: Topic, subject: Optional[str], matches: Sequ
     return ctx.reply(
         ReplyKind.answer,
         lead=lead,
-        statements=[compose.cite(m) for m in shown],
+        statements=[compose.cite(m, ctx.facts) for m in shown],
         notes=left_out,
         suggestions=catalogue.suggestions_for(topic.value, subject),
     )
@@ -95,14 +95,14 @@ def answer(ctx: TurnContext, topic: Topic, subject: Optional[str], matches: Sequ
 def dosing(ctx: TurnContext) -> Reply:
     drug = ctx.state.slots["drug"]
     assert drug is not None  # the route requires it
-    return answer(ctx, Topic.dosing, drug, ctx.kb.query(Topic.dosing, [drug], ctx.facts))
+    return answer(ctx, Topic.dosing, drug, ctx.kb.query(Topic.dosing, [drug], ctx.facts), keep_contradicted=True)
 
 
 def procedure_explanation(ctx: TurnContext) -> Reply:
     procedure = ctx.state.slots["procedure"]
     assert procedure is not None
     return answer(ctx, Topic.procedure_explanation, procedure,
-                  ctx.kb.query(Topic.procedure_explanation, [procedure], ctx.facts))
+                  ctx.kb.query(Topic.procedure_explanation, [procedure], ctx.facts), keep_contradicted=True)
 
 
 def next_steps(ctx: TurnContext) -> Reply:
@@ -114,10 +114,13 @@ def next_steps(ctx: TurnContext) -> Reply:
         subject = named[0]
         return answer(ctx, Topic.next_steps, subject, ctx.kb.query(Topic.next_steps, named, ctx.facts))
     if ctx.prior_therapy:
-        failed = set().union(*(ctx.kb.lexicon.expand(e) for e in ctx.prior_therapy))
+        # progression on lanreotide rules out its class too: octreotide is not a next step
+        failed = set().union(*(
+            ctx.kb.lexicon.expand(c) for e in ctx.prior_therapy for c in [e, *ctx.kb.lexicon.classes_of(e)]
+        ))
         matches = [
             m for m in _case_options(ctx)
-            if not set(m.statement.entities) or not set(m.statement.entities) <= failed | {"somatostatin-analog"}
+            if not set(m.statement.entities) & failed
         ]
         lead = [catalogue.prior_therapy(ctx.label(ctx.prior_therapy[0]))]
         return answer(ctx, Topic.next_steps, None, matches, lead=lead)
@@ -140,7 +143,10 @@ def monitoring(ctx: TurnContext) -> Reply:
         matches = ctx.kb.query(Topic.monitoring, named, ctx.facts)
         if matches:
             return answer(ctx, Topic.monitoring, named[0], matches)
-    return answer(ctx, Topic.monitoring, None, ctx.kb.query(Topic.monitoring, (), ctx.facts))
+    # the case's monitoring, not what to watch after one particular procedure
+    procedures = set(ctx.kb.lexicon.ids_of_type(EntityType.procedure))
+    general = [m for m in ctx.kb.query(Topic.monitoring, (), ctx.facts) if not procedures & set(m.statement.entities)]
+    return answer(ctx, Topic.monitoring, None, general)
 
 
 def case_update(ctx: TurnContext) -> Reply:
@@ -208,6 +214,14 @@ def affirm(ctx: TurnContext) -> Reply:
 
 def deny(ctx: TurnContext) -> Reply:
     return ctx.reply(ReplyKind.smalltalk, lead=[catalogue.DENY_ACK], suggestions=list(catalogue.EXAMPLE_QUESTIONS))
+
+
+def no_adjustments(ctx: TurnContext) -> Reply:
+    drug = ctx.state.slots.get("drug")
+    label = ctx.label(drug) if drug else "a"
+    suggestions = [f"What is the {label} dose?"] if drug else list(catalogue.EXAMPLE_QUESTIONS)
+    return ctx.reply(ReplyKind.fallback, lead=[catalogue.no_adjustments(label), catalogue.CAPABILITIES],
+                     suggestions=suggestions)
 
 
 def unknown_terms(ctx: TurnContext) -> Reply:

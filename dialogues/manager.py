@@ -60,6 +60,21 @@ _FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok and|t
 # "progressed on lanreotide", "failed SSA", "after octreotide": the subject is a therapy already tried.
 _PRIOR_THERAPY = re.compile(r"\b(?:progress\w*|fail\w*|grew|growing)\s+(?:on|after|through|despite)?\s*(?:the\s+)?$", re.I)
 
+# Patient-specific dose changes: the knowledge base has only standard doses, so these are refused.
+_ADJUSTMENT = re.compile(
+    r"\b(?:renal|kidney|creatinine|crcl|egfr|gfr|dialysis|hepatic impairment|liver (?:function|impairment|failure)"
+    r"|lfts?|bilirubin|child[- ]pugh|adjust\w*|reduc\w*|lower(?:ing)? the dose|increas\w* the dose|titrat\w*"
+    r"|per kg|weight[- ]based|elderly|pregnan\w*|breastfeed\w*|pediatric|paediatric|missed (?:a )?dose"
+    r"|hold(?:ing)? the dose|toxicit\w*|side effects?)\b",
+    re.I,
+)
+# A question, not a statement of fact: "stable disease. everolimus dose?"
+_QUESTION = re.compile(r"\?|^\s*(?:what|how|which|when|should|can|is|are|do|does|why|dose)\b|\bdose\b", re.I)
+# "the first one" / "2nd" answering a clarifying question that offered options.
+_ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2,
+             "three": 2, "fourth": 3, "4th": 3, "four": 3, "last": -1}
+_ORDINAL = re.compile(r"\b(?:the\s+)?(" + "|".join(_ORDINALS) + r")\b(?:\s+one)?", re.I)
+
 SUBJECT_SLOT = {"drug": "drug", "class": "drug", "procedure": "procedure", "test": "test"}
 
 
@@ -90,8 +105,12 @@ class DialogueManager:
         if ctx.unknown_terms and not any(ctx.mentioned.get(slot) for slot in ("drug", "procedure")) \
                 and intent in CLINICAL_INTENTS + ("out_of_scope", FALLBACK_INTENT):
             return self._finish(ctx, handlers.unknown_terms(ctx))
+        if intent == "case_update" and not ctx.new_facts and not ctx.state.pending:
+            intent = ctx.intent = FALLBACK_INTENT  # states no fact: not a case update
         route = ROUTES.get(intent, FALLBACK)
         self._fill_subject(ctx)
+        if intent == "dosing" and _ADJUSTMENT.search(text):
+            return self._finish(ctx, handlers.no_adjustments(ctx))
         missing = [slot for slot in route.needs if not state.slots.get(slot)]
         if missing and route.ask is not None:
             return self._finish(ctx, route.ask(ctx))
@@ -129,6 +148,12 @@ class DialogueManager:
         if pending is not None:
             if ctx.mentioned.get(pending.slot):
                 return pending.intent
+            chosen = _ORDINAL.search(text)
+            if chosen and pending.options and len(text.split()) <= 4:
+                index = _ORDINALS[chosen.group(1).lower()]
+                if index < len(pending.options):
+                    ctx.mentioned[pending.slot] = [pending.options[index]]
+                    return pending.intent
             if parsed == "deny":
                 return "deny"
         mentioned_subject = any(ctx.mentioned.get(s) for s in ("drug", "procedure", "test"))
@@ -140,6 +165,11 @@ class DialogueManager:
                 return last
         if parsed in (FALLBACK_INTENT, "out_of_scope") and ctx.new_facts and not mentioned_subject:
             return "case_update"
+        if parsed == "case_update" and _QUESTION.search(text):
+            # a fact and a question in one message: answer the question, with the fact noted
+            clinical = next((r.name for r in ctx.parse.ranking if r.name in CLINICAL_INTENTS), None)
+            if clinical is not None:
+                return clinical
         return parsed
 
     def _fill_subject(self, ctx: TurnContext) -> None:
