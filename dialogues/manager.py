@@ -68,8 +68,6 @@ _ADJUSTMENT = re.compile(
     r"|hold(?:ing)? the dose|toxicit\w*|side effects?)\b",
     re.I,
 )
-# A question, not a statement of fact: "stable disease. everolimus dose?"
-_QUESTION = re.compile(r"\?|^\s*(?:what|how|which|when|should|can|is|are|do|does|why|dose)\b|\bdose\b", re.I)
 # "the first one" / "2nd" answering a clarifying question that offered options.
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2,
              "three": 2, "fourth": 3, "4th": 3, "four": 3, "last": -1}
@@ -165,11 +163,6 @@ class DialogueManager:
                 return last
         if parsed in (FALLBACK_INTENT, "out_of_scope") and ctx.new_facts and not mentioned_subject:
             return "case_update"
-        if parsed == "case_update" and _QUESTION.search(text):
-            # a fact and a question in one message: answer the question, with the fact noted
-            clinical = next((r.name for r in ctx.parse.ranking if r.name in CLINICAL_INTENTS), None)
-            if clinical is not None:
-                return clinical
         return parsed
 
     def _fill_subject(self, ctx: TurnContext) -> None:

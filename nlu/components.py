@@ -8,6 +8,7 @@ Referenced from nlu/config.yml as `nlu.components.LexiconEntityExtractor`.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -17,7 +18,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 import rasa.shared.utils.io
@@ -25,6 +26,7 @@ import rasa.shared.utils.io
 from knowledge.loader import LEXICON_PATH, load_lexicon_file
 from knowledge.schema import LexiconFile
 from nlu.matcher import TermMatcher, lexicon_patterns
+from nlu.types import CASE_FACT_ENTITIES, CLINICAL_INTENTS
 
 _LEXICON_FILE = "lexicon.json"
 
@@ -147,3 +149,63 @@ class LexiconFeaturizer(RegexFeaturizer):
         self.known_patterns = lexicon_patterns(load_lexicon_file(path))
         self._persist()
         return self._resource
+
+
+# A message asks something when it has a question mark, a wh-word or a request word anywhere, or
+# opens with an auxiliary ("is she ...", "do we ..."); "lesions are unresectable" asks nothing.
+_QUESTION = re.compile(
+    r"\?|\b(?:what|how|which|when|why|options?|next|plan|dose|dosing)\b"
+    r"|^\W*(?:is|are|do|does|did|should|shall|can|could|would|will|any)\b",
+    re.IGNORECASE,
+)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class CaseUpdateRule(GraphComponent):
+    """`case_update` means stating a case fact, so settle that by rule after the classifier:
+
+    - a message that states a case fact (the lexicon found one) and asks nothing is a case update
+      ("restaging CT stable"), whatever the classifier thought;
+    - a message the classifier called a case update but that asks something is the best clinical
+      intent in the ranking instead ("unresectable mets, what's the best strategy").
+
+    Runs after the entity extractor (it needs the case-fact entities) and before the
+    FallbackClassifier.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {}
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "CaseUpdateRule":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            if not intent or not ranking:
+                continue
+            text = message.get(TEXT) or ""
+            asks = bool(_QUESTION.search(text))
+            states_fact = any(e.get("entity") in CASE_FACT_ENTITIES for e in message.get(ENTITIES) or [])
+            if intent.get("name") == "case_update" and asks:
+                target = next((r for r in ranking if r.get("name") in CLINICAL_INTENTS), None)
+            elif intent.get("name") != "case_update" and states_fact and not asks:
+                target = next((r for r in ranking if r.get("name") == "case_update"), None)
+            else:
+                target = None
+            if target is not None and target.get("name") != intent.get("name"):
+                # swap the two confidences so the ranking stays a ranking
+                top, second = intent.get("confidence", 0.0), target.get("confidence", 0.0)
+                swapped = [
+                    {**r, "confidence": top} if r.get("name") == target.get("name")
+                    else {**r, "confidence": second} if r.get("name") == intent.get("name") else r
+                    for r in ranking
+                ]
+                swapped.sort(key=lambda r: r.get("confidence", 0.0), reverse=True)
+                message.set(INTENT, swapped[0], add_to_output=True)
+                message.set(INTENT_RANKING_KEY, swapped, add_to_output=True)
+        return messages
