@@ -68,6 +68,7 @@ _ADJUSTMENT = re.compile(
     r"|hold(?:ing)? the dose|toxicit\w*|side effects?)\b",
     re.I,
 )
+_DOSE = re.compile(r"\bdos(?:e|es|ing|age)\b", re.I)
 # "the first one" / "2nd" answering a clarifying question that offered options.
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2,
              "three": 2, "fourth": 3, "4th": 3, "four": 3, "last": -1}
@@ -107,7 +108,7 @@ class DialogueManager:
             intent = ctx.intent = FALLBACK_INTENT  # states no fact: not a case update
         route = ROUTES.get(intent, FALLBACK)
         self._fill_subject(ctx)
-        if intent == "dosing" and _ADJUSTMENT.search(text):
+        if (intent == "dosing" or _DOSE.search(text)) and _ADJUSTMENT.search(text):
             return self._finish(ctx, handlers.no_adjustments(ctx))
         missing = [slot for slot in route.needs if not state.slots.get(slot)]
         if missing and route.ask is not None:

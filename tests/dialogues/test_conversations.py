@@ -171,3 +171,11 @@ async def test_internal_error_keeps_state(engine, monkeypatch) -> None:
     assert reply.kind.value == "fallback" and "went wrong" in reply.text
     monkeypatch.undo()
     await Flow(engine, "c").send("how is it given?").expect(slots={"drug": "lanreotide"})
+
+
+async def test_patient_specific_dose_adjustment_is_not_guessed(engine) -> None:
+    flow = Flow(engine)
+    await flow.send("lanreotide dose?").expect(kind="answer")
+    reply = await flow.send("do we lower the dose if her LFTs are up").expect(
+        kind="fallback", contains=["no statement on adjusting the lanreotide dose"], not_contains=["120 mg"])
+    assert reply.statements == [] and reply.suggestions == ["What is the lanreotide dose?"]
