@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import uuid
 from pathlib import Path
@@ -182,8 +181,8 @@ def _read_line(line: str, default_conversation: str):
 # --- run ---------------------------------------------------------------------------------------
 
 def run_command(args: argparse.Namespace) -> int:
-    if os.environ.get("SLACK_BOT_TOKEN"):
-        from bot.slack_commands import serve_from_env
+    from bot.slack_commands import serve_from_env, slack_configured
 
+    if slack_configured():  # SLACK_BOT_TOKEN in the environment or in ./.env
         return serve_from_env()
     return asyncio.run(chat(None, None, sys.stdin, sys.stdout))
