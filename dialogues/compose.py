@@ -22,10 +22,11 @@ def cite(match: Match, facts: Optional[Dict[str, Optional[str]]] = None) -> Cite
         caveat = catalogue.caveat_depends(match.unmet)
     elif match.applicability is Applicability.contradicted:
         caveat = catalogue.caveat_contradicted(match.unmet, {k: v for k, v in (facts or {}).items() if v})
-    return CitedStatement(
+    # construct(): every field comes from a statement validated when the knowledge base loaded
+    return CitedStatement.construct(
         id=s.id,
         text=s.text,
-        source=SourceRef(kind=s.source.kind.value, title=s.source.title),
+        source=SourceRef.construct(kind=s.source.kind.value, title=s.source.title),
         citation=s.citation,
         caveat=caveat,
     )
@@ -99,7 +100,8 @@ def build(
     suggestions: Sequence[str] = (),
 ) -> Reply:
     safety = catalogue.SAFETY_LINE if statements else None
-    return Reply(
+    # construct(): the parts are typed already (parse result, cited statements, catalogue text)
+    return Reply.construct(
         kind=kind,
         intent=intent,
         confidence=intent.confidence if intent else 0.0,

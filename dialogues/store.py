@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS seen_events (
     key TEXT PRIMARY KEY,
     seen REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS seen_events_seen ON seen_events(seen);
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     conversation_id TEXT NOT NULL,

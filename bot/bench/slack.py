@@ -1,0 +1,411 @@
+"""(2) Slack end to end and (4) memory: `carebot serve slack --http` in its own process, driven by
+signed Events API requests at fixed rates, answering into a local mock Web API.
+
+What Slack does, the load generator does: it signs each request with the app's signing secret,
+expects the 200 within 3 seconds and redelivers the event (same event_id, X-Slack-Retry-Num) when
+it does not get one, and it also redelivers a small share of events on purpose (Slack does, after
+network trouble) so de-duplication is exercised under load. Sends are open-loop: each event goes
+out at its scheduled time whatever the server is doing, so a slow server shows as latency and
+backlog, not as a politely slower generator.
+
+Conversations are threads in one channel: each starts with a mention and continues in its thread,
+one message a second, so follow-ups see the state the previous turn left. Replies are matched to
+events per thread in order (the server answers a thread's messages in arrival order).
+
+The server's memory is read from /proc/<pid>/status: VmHWM (peak RSS) after its start, reset to
+the current RSS just before the load (clear_refs), and read again after each rate.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import aiohttp
+
+from bot.bench import machine, stats
+from bot.bench.messages import CONVERSATIONS
+from bot.bench.mockslack import BOT_TOKEN, CHANNEL, MockWebApi, Post, mention_body, new_signing_secret, sign
+from bot.bench.procs import carebot_command, child_env, free_port
+
+RATES = (10, 50, 100)
+ACK_DEADLINE = 3.0  # Slack redelivers an event it has not seen acknowledged within 3 s
+ACK_GOAL_P99_MS = 100.0
+REPLY_GOAL_OVER_PARSE_MS = 50.0
+MEMORY_GOAL_BYTES = 1_000_000_000  # 1 GB
+REDELIVER_SHARE = 0.02
+APOLOGY_PREFIX = "Sorry, I could not answer"
+
+
+@dataclass
+class Event:
+    index: int
+    text: str
+    ts: str
+    root: str  # the thread the reply goes to
+    event_id: str
+    client_msg_id: str
+    scheduled: float
+    redeliver: bool = False
+    sent: Optional[float] = None
+    ack_status: Optional[int] = None
+    ack_latency: Optional[float] = None
+    deliveries: int = 0  # requests sent for this event (1 + redeliveries)
+    slack_retries: int = 0  # redeliveries because the ack was late or failed
+    body: bytes = b""
+
+
+@dataclass
+class ServerProcess:
+    process: asyncio.subprocess.Process
+    url: str
+    log_path: Path
+    started: float
+    ready_seconds: Optional[float] = None
+    hwm_after_start: Optional[int] = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class SlackBench:
+    """Mock Web API + server process + load generator. start() returns at once (the server loads
+    in the background); ready() waits for it; run() measures; stop() ends the server."""
+
+    def __init__(self, workdir: Path, say: Callable[[str], None], profile_out: Optional[Path] = None) -> None:
+        self.workdir = workdir
+        self.say = say
+        self.profile_out = profile_out
+        self.secret = new_signing_secret()
+        self.mock = MockWebApi()
+        self.server: Optional[ServerProcess] = None
+        self._log_file: Any = None
+        self._ts = 0
+        self._ts_base = int(time.time())
+
+    async def start(self) -> None:
+        self.mock.start()
+        port = free_port()
+        env = child_env(
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": self.secret,
+                "SLACK_API_URL": self.mock.api_url,
+                "SLACK_APP_TOKEN": "",
+                "CAREBOT_STATE_PATH": str(self.workdir / "slack-state.db"),
+            },
+            drop=("CAREBOT_ALLOWED_CHANNELS", "CAREBOT_LOG_LEVEL"),
+        )
+        log_path = self.workdir / "slack-server.log"
+        self._log_file = open(log_path, "wb")
+        args = ["serve", "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
+        if self.profile_out is not None:
+            self.profile_out.parent.mkdir(parents=True, exist_ok=True)
+            command = [sys.executable, "-m", "bot.bench.profiled", str(self.profile_out)] + args
+        else:
+            command = carebot_command() + args
+        started = time.perf_counter()
+        # cwd: a scratch directory, so a developer's ./.env cannot change what is measured
+        process = await asyncio.create_subprocess_exec(
+            *command, cwd=str(self.workdir), env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=self._log_file, stderr=self._log_file,
+        )
+        self.server = ServerProcess(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path,
+                                    started=started)
+
+    async def ready(self, timeout: float = 600.0) -> ServerProcess:
+        server = self._server()
+        if server.ready_seconds is not None:
+            return server
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while True:
+                if server.process.returncode is not None:
+                    raise RuntimeError(f"carebot serve slack exited with {server.process.returncode}:\n"
+                                       + server.log_tail())
+                try:
+                    async with session.get(server.url + "/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                        if r.status == 200:
+                            break
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("carebot serve slack did not become ready in time:\n" + server.log_tail())
+                await asyncio.sleep(0.2)
+        server.ready_seconds = time.perf_counter() - server.started
+        server.hwm_after_start = machine.proc_status(server.pid).get("VmHWM")
+        return server
+
+    async def stop(self) -> Optional[int]:
+        """SIGTERM (the server finishes answers in flight), then the mock; the server's exit code."""
+        code = None
+        if self.server is not None:
+            process = self.server.process
+            if process.returncode is None:
+                try:
+                    process.send_signal(signal.SIGTERM)
+                    await asyncio.wait_for(process.wait(), 60)
+                except asyncio.TimeoutError:
+                    process.kill()
+                    await process.wait()
+                except ProcessLookupError:
+                    pass
+            code = process.returncode
+        self.mock.close()
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+        return code
+
+    def _server(self) -> ServerProcess:
+        if self.server is None:
+            raise RuntimeError("SlackBench.start() first")
+        return self.server
+
+    # ---- load ---------------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        self._ts += 1
+        return f"{self._ts_base}.{self._ts:06d}"
+
+    def plan(self, rate: float, duration: float, start: float, rng: random.Random) -> List[Event]:
+        """`rate * duration` events, one every 1/rate s, spread over `max(rate, 1)` open threads."""
+        count = max(1, int(round(rate * duration)))
+        lanes = max(1, int(rate))
+        order = list(range(len(CONVERSATIONS)))
+        queue: List[str] = []
+        open_threads: List[Optional[Tuple[List[str], str]]] = [None] * lanes
+        events = []
+        for index in range(count):
+            lane = index % lanes
+            thread = open_threads[lane]
+            ts = self._next_ts()
+            if thread is None or not thread[0]:
+                if not queue:
+                    rng.shuffle(order)
+                    queue = [str(n) for n in order]
+                thread = (list(CONVERSATIONS[int(queue.pop())]), ts)
+                open_threads[lane] = thread
+            text = thread[0].pop(0)
+            event = Event(index=index, text=text, ts=ts, root=thread[1],
+                          event_id="Ev" + uuid.uuid4().hex[:12].upper(), client_msg_id=str(uuid.uuid4()),
+                          scheduled=start + index / rate, redeliver=rng.random() < REDELIVER_SHARE)
+            body = mention_body(text, ts, None if ts == thread[1] else thread[1], event.event_id,
+                                event.client_msg_id)
+            event.body = json.dumps(body).encode()
+            events.append(event)
+        return events
+
+    async def _post(self, session: aiohttp.ClientSession, event: Event, retry: int = 0) -> Tuple[int, float]:
+        headers = {"Content-Type": "application/json", **sign(event.body, self.secret)}
+        if retry:
+            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+        started = time.perf_counter()
+        event.deliveries += 1
+        try:
+            async with session.post(self._server().url + "/slack/events", data=event.body, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=ACK_DEADLINE)) as response:
+                await response.read()
+                return response.status, time.perf_counter() - started
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return 0, time.perf_counter() - started
+
+    async def _deliver(self, session: aiohttp.ClientSession, event: Event) -> None:
+        event.sent = time.perf_counter()
+        status, latency = await self._post(session, event)
+        event.ack_status, event.ack_latency = status, latency
+        retry = 0
+        while status != 200 and retry < 3:  # as Slack: no 200 in time, deliver again
+            retry += 1
+            event.slack_retries += 1
+            await asyncio.sleep(1.0)
+            status, _ = await self._post(session, event, retry)
+        if event.redeliver:
+            await asyncio.sleep(0.5)
+            await self._post(session, event, retry + 1)
+
+    async def run_rate(self, session: aiohttp.ClientSession, rate: float, duration: float,
+                       drain_timeout: float, rng: random.Random) -> Tuple[List[Event], Dict[str, Any]]:
+        server = self._server()
+        start = time.perf_counter() + 0.2
+        events = self.plan(rate, duration, start, rng)
+        rss_samples: List[int] = []
+        sampling = True
+
+        async def sample() -> None:
+            while sampling:
+                rss = machine.proc_status(server.pid).get("VmRSS")
+                if rss:
+                    rss_samples.append(rss)
+                await asyncio.sleep(0.25)
+
+        sampler = asyncio.create_task(sample())
+        load_before = machine.load_average()
+        tasks = []
+        lag: List[float] = []
+        for event in events:
+            delay = event.scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            lag.append(max(0.0, time.perf_counter() - event.scheduled))
+            tasks.append(asyncio.create_task(self._deliver(session, event)))
+        send_seconds = time.perf_counter() - start
+        await asyncio.gather(*tasks)
+        expected = _expected(events)
+        deadline = time.perf_counter() + drain_timeout
+        while time.perf_counter() < deadline and not _all_answered(self.mock.posts, expected):
+            await asyncio.sleep(0.1)
+        drained = time.perf_counter() - start
+        await asyncio.sleep(1.0)  # late duplicates would arrive now
+        sampling = False
+        await sampler
+        status = machine.proc_status(server.pid)
+        return events, {
+            "send_seconds": round(send_seconds, 3),
+            "drain_seconds": round(drained, 3),
+            "generator_lag_ms": stats.summary(lag),
+            "load_before": load_before,
+            "load_after": machine.load_average(),
+            "server_rss_max_bytes": max(rss_samples) if rss_samples else None,
+            "server_hwm_bytes": status.get("VmHWM"),
+            "server_threads": status.get("Threads"),
+        }
+
+
+def _expected(events: Sequence[Event]) -> Dict[str, List[Event]]:
+    by_thread: Dict[str, List[Event]] = {}
+    for event in events:
+        by_thread.setdefault(event.root, []).append(event)
+    return by_thread
+
+
+def _replies(posts: Sequence[Post]) -> Dict[str, List[Post]]:
+    by_thread: Dict[str, List[Post]] = {}
+    for post in posts:
+        if post.first_part and post.channel == CHANNEL and post.thread_ts:
+            by_thread.setdefault(str(post.thread_ts), []).append(post)
+    return by_thread
+
+
+def _all_answered(posts: Sequence[Post], expected: Dict[str, List[Event]]) -> bool:
+    replies = _replies(posts)
+    return all(len(replies.get(root, ())) >= len(events) for root, events in expected.items())
+
+
+def score(events: Sequence[Event], posts: Sequence[Post], rate: float, duration: float,
+          parse_ms: Optional[float]) -> Dict[str, Any]:
+    """Latencies, drops and duplicates of one rate's events against every post the mock saw."""
+    replies = _replies(posts)
+    reply_latency: List[float] = []
+    drops = duplicates = apologies = 0
+    answered_at: List[float] = []
+    for root, thread_events in _expected(events).items():
+        got = replies.get(root, [])
+        drops += max(0, len(thread_events) - len(got))
+        duplicates += max(0, len(got) - len(thread_events))
+        for event, post in zip(thread_events, got):
+            if event.sent is not None:
+                reply_latency.append(post.at - event.sent)
+                answered_at.append(post.at)
+            if post.text.startswith(APOLOGY_PREFIX):
+                apologies += 1
+    acks = [e.ack_latency for e in events if e.ack_latency is not None and e.ack_status == 200]
+    ack = stats.summary(acks)
+    reply = stats.summary(reply_latency)
+    span = (max(answered_at) - min(answered_at)) if len(answered_at) > 1 else None
+    return {
+        "rate_per_s": rate,
+        "duration_s": duration,
+        "events": len(events),
+        "requests": sum(e.deliveries for e in events),
+        "redelivered_on_purpose": sum(1 for e in events if e.redeliver),
+        "slack_retries": sum(e.slack_retries for e in events),
+        "ack_failures": sum(1 for e in events if e.ack_status != 200),
+        "late_acks": sum(1 for e in events if (e.ack_latency or 0) > ACK_DEADLINE or e.ack_status == 0),
+        "ack_ms": ack,
+        "reply_ms": reply,
+        "answered": len(reply_latency),
+        "answer_rate_per_s": round(len(answered_at) / span, 2) if span else None,
+        "drops": drops,
+        "duplicates": duplicates,
+        "apologies": apologies,
+        "reply_p50_minus_parse_ms": (round(reply["median"] - parse_ms, 3)
+                                     if reply["median"] is not None and parse_ms is not None else None),
+    }
+
+
+async def slack_benchmark(bench: SlackBench, rates: Sequence[float], duration: float,
+                          parse_ms: Optional[float], drain_timeout: Optional[float] = None,
+                          seed: int = 3) -> Dict[str, Any]:
+    """Run every rate against a ready server; returns the Slack figures and the memory figures."""
+    server = await bench.ready()
+    rng = random.Random(seed)
+    idle = machine.proc_status(server.pid)
+    reset = machine.reset_peak_rss(server.pid)
+    results: List[Tuple[float, List[Event], Dict[str, Any]]] = []
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        # one warm-up question, unmeasured: the first parse builds TensorFlow's call graphs
+        warm = bench.plan(1, 1, time.perf_counter(), rng)
+        await asyncio.gather(*(bench._deliver(session, e) for e in warm))
+        deadline = time.perf_counter() + 120
+        while not _all_answered(bench.mock.posts, _expected(warm)) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+        for rate in rates:
+            bench.say(f"bench: slack at {rate:g} events/s for {duration:g} s ...")
+            timeout = drain_timeout if drain_timeout is not None else max(60.0, 3 * duration)
+            events, extra = await bench.run_rate(session, rate, duration, timeout, rng)
+            results.append((rate, events, extra))
+    peak = machine.proc_status(server.pid)
+    per_rate = []
+    for rate, events, extra in results:  # scored after all rates, so late duplicates count too
+        per_rate.append({**score(events, bench.mock.posts, rate, duration, parse_ms), **extra})
+    log_text = server.log_path.read_text(errors="replace") if server.log_path.exists() else ""
+    slack = {
+        "mode": "http",
+        "profiled": bench.profile_out is not None,
+        "server_command": "carebot serve slack --http",
+        "server_ready_seconds": round(server.ready_seconds or 0, 3),
+        "rates": per_rate,
+        "parse_ms_reference": parse_ms,
+        "web_api_calls": dict(bench.mock.calls),
+        "web_api_rejected": bench.mock.rejected,
+        "server_log_warnings": sum(1 for line in log_text.splitlines() if " WARNING " in line or " ERROR " in line),
+        "goal": {"ack_p99_ms_max": ACK_GOAL_P99_MS, "reply_p50_over_parse_ms_max": REPLY_GOAL_OVER_PARSE_MS,
+                 "drops": 0, "duplicates": 0},
+    }
+    memory = {
+        "pid_measured": "carebot serve slack",
+        "peak_rss_bytes": peak.get("VmHWM"),
+        "peak_rss_mib": _mib(peak.get("VmHWM")),
+        "peak_rss_includes_startup": not reset,
+        "peak_rss_at_startup_bytes": server.hwm_after_start,
+        "peak_rss_at_startup_mib": _mib(server.hwm_after_start),
+        "rss_idle_bytes": idle.get("VmRSS"),
+        "rss_idle_mib": _mib(idle.get("VmRSS")),
+        "rss_after_load_mib": _mib(peak.get("VmRSS")),
+        "threads": peak.get("Threads"),
+        "goal": {"peak_rss_bytes_max": MEMORY_GOAL_BYTES},
+    }
+    return {"slack": slack, "memory": memory}
+
+
+def _mib(value: Optional[int]) -> Optional[float]:
+    return None if value is None else round(value / 1024 / 1024, 1)
+
+
+__all__ = ["SlackBench", "slack_benchmark", "RATES"]
