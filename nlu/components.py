@@ -31,6 +31,11 @@ from nlu.types import CASE_FACT_ENTITIES, CLINICAL_INTENTS
 _LEXICON_FILE = "lexicon.json"
 
 
+def configured_lexicon(config: Dict[Text, Any]) -> LexiconFile:
+    """The lexicon a component's `lexicon_path` names, or the shipped one when it is null."""
+    return load_lexicon_file(Path(config["lexicon_path"]) if config.get("lexicon_path") else LEXICON_PATH)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Drugs, procedures, tests and case facts from the knowledge base's lexicon."""
@@ -80,8 +85,7 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
         )
 
     def train(self, training_data: TrainingData) -> Resource:
-        path = Path(self._config["lexicon_path"]) if self._config["lexicon_path"] else LEXICON_PATH
-        self._build(load_lexicon_file(path))
+        self._build(configured_lexicon(self._config))
         self.persist()
         return self._resource
 
@@ -145,8 +149,7 @@ class LexiconFeaturizer(RegexFeaturizer):
         }
 
     def train(self, training_data: TrainingData) -> Resource:
-        path = Path(self._config["lexicon_path"]) if self._config["lexicon_path"] else LEXICON_PATH
-        self.known_patterns = lexicon_patterns(load_lexicon_file(path))
+        self.known_patterns = lexicon_patterns(configured_lexicon(self._config))
         self._persist()
         return self._resource
 

@@ -26,15 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from dialogues.types import CitedStatement, Reply
+from knowledge.schema import SOURCE_HEADINGS
 
 Block = Dict[str, Any]
 
-# Source kinds in the order an answer shows them, with the heading each group gets.
-SOURCE_GROUPS: Tuple[Tuple[str, str], ...] = (
-    ("guideline", "Guidelines"),
-    ("drug_label", "FDA drug label"),
-    ("research", "Research"),
-)
+# Source kinds in the order an answer shows them, with the heading each group gets: the same
+# headings the plain-text reply uses (knowledge.schema), so every edge groups evidence alike.
+SOURCE_GROUPS: Tuple[Tuple[str, str], ...] = tuple((kind.value, heading) for kind, heading in SOURCE_HEADINGS.items())
 
 # action_ids the Slack app listens for. Suggestions are numbered because Slack requires
 # action_ids to be unique within a block.
