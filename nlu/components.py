@@ -8,6 +8,7 @@ Referenced from nlu/config.yml as `nlu.components.LexiconEntityExtractor`.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -31,9 +32,22 @@ from nlu.types import CASE_FACT_ENTITIES, CLINICAL_INTENTS
 _LEXICON_FILE = "lexicon.json"
 
 
+def _lexicon_path(config: Dict[Text, Any]) -> Path:
+    return Path(config["lexicon_path"]) if config.get("lexicon_path") else LEXICON_PATH
+
+
 def configured_lexicon(config: Dict[Text, Any]) -> LexiconFile:
     """The lexicon a component's `lexicon_path` names, or the shipped one when it is null."""
-    return load_lexicon_file(Path(config["lexicon_path"]) if config.get("lexicon_path") else LEXICON_PATH)
+    return load_lexicon_file(_lexicon_path(config))
+
+
+def lexicon_fingerprint(config: Dict[Text, Any]) -> Text:
+    """Rasa's training cache keys a node on its class source, config and inputs; the lexicon and
+    the matcher code are none of these, so without this a lexicon change would be served from
+    .rasa/cache with the previous lexicon."""
+    digest = hashlib.sha256(_lexicon_path(config).read_bytes())
+    digest.update((Path(__file__).resolve().parent / "matcher.py").read_bytes())
+    return digest.hexdigest()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
@@ -50,6 +64,10 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
             # shorter words are never fuzzy-matched or guessed to be unknown drugs
             "fuzzy_min_length": 6,
         }
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        return lexicon_fingerprint(config)
 
     def __init__(
         self,
@@ -147,6 +165,10 @@ class LexiconFeaturizer(RegexFeaturizer):
             # the lexicon to compile; null means the one shipped in knowledge/data/
             "lexicon_path": None,
         }
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        return lexicon_fingerprint(config)
 
     def train(self, training_data: TrainingData) -> Resource:
         self.known_patterns = lexicon_patterns(configured_lexicon(self._config))

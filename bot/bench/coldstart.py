@@ -6,11 +6,16 @@ prints; bare Rasa's is the intent line `bare_rasa.py` prints after `Agent.load` 
 `parse_message`. Runs alternate between the two; the first pair is a warm-up (it fills the page
 cache with Python, TensorFlow and the model for both) and is reported but not counted.
 Peak RSS of each process comes from wait4()'s rusage.
+
+Other people may edit the NLU inputs while this runs: `carebot ask` would then train a model
+first. Such a run is kept in `runs` (marked `trained`) but left out of the figures, and every run
+checks the model it measures is still the current one.
 """
 from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -22,13 +27,15 @@ COLD_START_GOAL_RATIO = 1.10
 QUESTION = "lanreotide dose?"
 
 
+TRAINED_FIRST = "training one first"  # what `carebot ask` says when it has to train (nlu.model.ensure_model)
+
+
 def time_process(command: Sequence[str], answered: Callable[[str], bool], env: Optional[Dict[str, str]] = None,
                  cwd: Optional[Path] = None, timeout: float = 900.0) -> Dict[str, Any]:
     """Spawn `command`; seconds to the first stdout line for which `answered(line)` is true, seconds
-    to exit, exit code and peak RSS (bytes)."""
-    stderr_path = Path(os.devnull)
+    to exit, exit code, peak RSS (bytes) and the tail of its standard error."""
     started = time.perf_counter()
-    with open(stderr_path, "wb") as sink:
+    with tempfile.TemporaryFile() as sink:
         process = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=sink, stdin=subprocess.DEVNULL,
                                    env=env, cwd=str(cwd) if cwd else None)
         first: Optional[float] = None
@@ -42,11 +49,14 @@ def time_process(command: Sequence[str], answered: Callable[[str], bool], env: O
         _, status, usage = os.wait4(process.pid, 0)
         exited = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
+        sink.seek(0)
+        stderr = sink.read().decode(errors="replace")
     return {
         "first_answer_s": None if first is None else round(first, 3),
         "exit_s": round(exited, 3),
         "exit_code": process.returncode,
         "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "stderr_tail": stderr[-300:],
     }
 
 
@@ -66,21 +76,29 @@ def cold_start_benchmark(workdir: Path, model: Path, runs: int, warmup: bool = T
         order = list(sides) if number % 2 == 0 else list(reversed(list(sides)))
         for name in order:
             command, answered = sides[name]
+            if not model.is_file():
+                raise RuntimeError(f"{model.name} was replaced during the benchmark (the NLU inputs changed); "
+                                   "run it again")
             say(f"bench: cold start {name} run {number + 1}/{total} ...")
             result = time_process(command, answered, env=env, cwd=workdir)
             result["load_average"] = machine.load_average()
+            result["trained"] = TRAINED_FIRST in result["stderr_tail"]
+            if name == "bare_rasa" or result["exit_code"] == 0:
+                result.pop("stderr_tail")  # bare Rasa's warnings; carebot's only matter on failure
             if warmup and number == 0:
                 warmups[name] = result
             else:
                 samples[name].append(result)
     out: Dict[str, Any] = {"question": QUESTION, "runs": runs, "warmup_runs": 1 if warmup else 0}
     for name in sides:
-        firsts = [r["first_answer_s"] for r in samples[name] if r["first_answer_s"] is not None]
+        counted = [r for r in samples[name] if not r.get("trained")]
+        firsts = [r["first_answer_s"] for r in counted if r["first_answer_s"] is not None]
         out[name] = {
             "first_answer_s": stats.summary(firsts, scale=1.0),
-            "exit_s": stats.summary([r["exit_s"] for r in samples[name]], scale=1.0),
-            "peak_rss_mib": stats.summary([r["peak_rss_bytes"] for r in samples[name]], scale=1 / 1024 / 1024, digits=1),
-            "failures": sum(1 for r in samples[name] if r["exit_code"] != 0 or r["first_answer_s"] is None),
+            "exit_s": stats.summary([r["exit_s"] for r in counted], scale=1.0),
+            "peak_rss_mib": stats.summary([r["peak_rss_bytes"] for r in counted], scale=1 / 1024 / 1024, digits=1),
+            "failures": sum(1 for r in counted if r["exit_code"] != 0 or r["first_answer_s"] is None),
+            "excluded_trained": len(samples[name]) - len(counted),
             "runs": samples[name],
             "warmup": warmups.get(name),
         }

@@ -150,6 +150,8 @@ def table(document: Dict[str, Any]) -> str:
     goal_rows = [[g["id"], _fmt(g["value"]), g["goal"], {True: "met", False: "MISSED", None: "-"}[g["met"]]]
                  for g in document["goals"]]
     out += render(["goal", "value", "target", ""], goal_rows)
+    for warning in document.get("warnings") or []:
+        out += ["", f"warning: {warning}"]
     if document.get("errors"):
         out.append("")
         out += [f"error in {name}: {(message.splitlines() or ['?'])[0]} (details in the JSON)"

@@ -92,6 +92,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
         "benchmarks": {},
         "timing": {},
         "errors": {},
+        "warnings": [],
     }
     benchmarks = document["benchmarks"]
 
@@ -207,6 +208,15 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
             timed("training", started, load)
 
     document["load_after"] = machine.load_average()
+    if model is not None:
+        now = CoreSettings().models_dir / model.name
+        from nlu.model import current_model
+
+        latest = current_model(CoreSettings().models_dir)
+        if latest is None or latest.name != model.name or not now.is_file():
+            document["warnings"].append(
+                f"the NLU inputs changed during the run (model {model.name} -> "
+                f"{latest.name if latest else 'none yet'}): figures may mix two models; run again")
     document["goals"] = report.goals(benchmarks)
     return document
 

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 CAREBOT = [sys.executable, "-m", "bot.cli"]
 
 TOP_KEYS = {"schema", "created", "command", "quick", "selected", "machine", "load_before", "load_after", "model",
-            "parameters", "benchmarks", "timing", "errors", "goals"}
+            "parameters", "benchmarks", "timing", "errors", "warnings", "goals"}
 MACHINE_KEYS = {"cores", "cpu_model", "memory_bytes", "python", "platform", "load_average"}
 SUMMARY_KEYS = {"n", "median", "p90", "p99", "mean", "min", "max"}
 
@@ -169,7 +169,7 @@ def test_cold_start_timer_on_a_stand_in_process() -> None:
     result = time_process([sys.executable, "-c", code], lambda line: line.startswith("ANSWER"))
     assert result["exit_code"] == 0
     assert 0.2 <= result["first_answer_s"] < result["exit_s"]
-    assert result["peak_rss_bytes"] > 0
+    assert result["peak_rss_bytes"] > 0 and result["stderr_tail"] == ""
 
 
 def test_goals_and_table_from_figures() -> None:
