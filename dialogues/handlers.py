@@ -150,22 +150,11 @@ def monitoring(ctx: TurnContext) -> Reply:
 
 
 def case_update(ctx: TurnContext) -> Reply:
-    """Record the facts; if a clinical question came before, answer it again under the new facts."""
-    previous = ctx.state.last_intent
-    if previous in CLINICAL and ctx.new_facts and _has_needs(ctx, previous):
-        ctx.intent = previous
-        ctx.follow_up = True
-        return CLINICAL[previous](ctx)
+    """Acknowledge the facts (the manager re-answers the last question instead when there is one)."""
     known = [catalogue.fact_label(s, v) for s in CASE_SLOTS if (v := ctx.state.slots.get(s))]
     lead = [] if ctx.new_facts else ([catalogue.based_on(known)] if known else [catalogue.LOW_CONFIDENCE])
     return ctx.reply(ReplyKind.smalltalk, lead=lead,
                      suggestions=["What are the next steps?", "Is PRRT an option?"])
-
-
-def _has_needs(ctx: TurnContext, intent: str) -> bool:
-    from dialogues.manager import ROUTES
-
-    return all(ctx.state.slots.get(slot) for slot in ROUTES[intent].needs)
 
 
 CLINICAL = {

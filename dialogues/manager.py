@@ -7,8 +7,8 @@ is only to turn a parse plus the conversation's state into a context and pick th
   1. commands that need no NLU ("new case");
   2. the answer to a pending clarifying question;
   3. corrections and follow-ups that reuse the last question;
-  4. unknown drugs or procedures, which are never guessed at;
-  5. the route for the intent.
+  4. unknown drugs or procedures, which are never guessed at, and dose adjustments;
+  5. the route for the intent (a new case fact re-answers the last question's route).
 """
 from __future__ import annotations
 
@@ -113,6 +113,8 @@ class DialogueManager:
         missing = [slot for slot in route.needs if not state.slots.get(slot)]
         if missing and route.ask is not None:
             return self._finish(ctx, route.ask(ctx))
+        if intent == "case_update" and self._reanswer(ctx):
+            route = ROUTES[ctx.intent]
         reply = route.run(ctx)
         if ctx.intent in CLINICAL_INTENTS and reply.kind is ReplyKind.answer:
             state.last_intent = ctx.intent
@@ -165,6 +167,17 @@ class DialogueManager:
         if parsed in (FALLBACK_INTENT, "out_of_scope") and ctx.new_facts and not mentioned_subject:
             return "case_update"
         return parsed
+
+    def _reanswer(self, ctx: TurnContext) -> bool:
+        """A new case fact after a clinical question: answer that question again under it."""
+        previous = ctx.state.last_intent
+        if previous not in CLINICAL_INTENTS or not ctx.new_facts:
+            return False
+        if not all(ctx.state.slots.get(slot) for slot in ROUTES[previous].needs):
+            return False
+        ctx.intent = previous
+        ctx.follow_up = True
+        return True
 
     def _fill_subject(self, ctx: TurnContext) -> None:
         """Subjects named in this message replace the conversation's (a correction is just that)."""
