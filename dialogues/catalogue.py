@@ -41,14 +41,6 @@ TRUNCATED_NOTE = "Your message was very long; I read only the first part of it."
 INTERNAL_ERROR = "Something went wrong on my side and I could not answer. Please try again."
 
 
-def unknown_terms(terms: Sequence[str]) -> str:
-    names = _join([f"\u201c{t}\u201d" for t in terms])
-    return (
-        f"My knowledge base has nothing on {names}, so I can't answer that. "
-        "I won't guess a dose or a recommendation."
-    )
-
-
 def ask_which(slot: str, options: Sequence[str]) -> str:
     return {
         "drug": f"Which drug do you mean? I have dosing statements for {_join(options, 'or')}.",
@@ -139,6 +131,79 @@ def left_out(unmet: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> st
     return f"Not shown: what applies only to {needs}, because this case is {actual}."
 
 
+def caveat_blocked(subject: str, needs: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:
+    """A treatment the statement names that the case's facts rule out (the statement may name others)."""
+    need = "; ".join(needs_label(slot, values) for slot, values in needs.items())
+    actual = _join([fact_label(slot, facts[slot]) for slot in needs if facts.get(slot)])
+    return f"Does not apply to {subject} in this case: it is for {need}, and this case is {actual}."
+
+
+def caveat_excluded(subject: str) -> str:
+    return f"Does not apply to {subject} in this case: the disease progressed on it or it failed."
+
+
+def left_out_blocked(subject: str, needs: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:
+    need = "; ".join(needs_label(slot, values) for slot, values in needs.items())
+    actual = _join([fact_label(slot, facts[slot]) for slot in needs if facts.get(slot)])
+    return f"Not shown: what applies only to {subject}, which is for {need}; this case is {actual}."
+
+
+def left_out_excluded(subjects: Sequence[str]) -> str:
+    return f"Left out: {_join(list(subjects))}, which the disease progressed on or which failed, earlier in this conversation."
+
+
+# --- how a case fact was asserted (see dialogues.facts) --------------------------------------------
+
+def not_noted_negated(labels: Sequence[str]) -> str:
+    return (f"Not noted as a case fact: the message says the case is not {_join(list(labels), 'or')}, "
+            "which does not say what it is.")
+
+
+def not_noted_uncertain(labels: Sequence[str]) -> str:
+    return f"Not noted as a case fact, because the message does not state it as certain: {_join(list(labels))}."
+
+
+def not_noted_other(labels: Sequence[str]) -> str:
+    return (f"Not noted as a case fact, because it was said of someone other than the patient: "
+            f"{_join(list(labels))}.")
+
+
+def hypothetical(labels: Sequence[str]) -> str:
+    return (f"Answering for {_join(list(labels))} as a hypothetical: it is not noted as a case fact "
+            "of this patient.")
+
+
+# --- qualifiers that change what the statements mean -----------------------------------------------
+
+def population_note(names: Sequence[str]) -> str:
+    return (f"Note: these statements cover adults with GEP-NETs; none of them covers {_join(list(names), 'or')}. "
+            "Quoted only as what the sources say for adults with GEP-NETs.")
+
+
+def indication_note(names: Sequence[str]) -> str:
+    return (f"Note: these statements cover adults with GEP-NETs; none of them covers {_join(list(names), 'or')}. "
+            "Quoted only as what the sources say for GEP-NETs.")
+
+
+def comedication(subject: str, others: Sequence[str]) -> str:
+    return (f"No statement covers {subject} with {_join(list(others))}: I can't say anything about giving them "
+            f"together. What the sources say about {subject} alone:")
+
+
+def short_acting(subject: str) -> str:
+    return (f"My knowledge base has nothing on {subject}: its octreotide statements are about octreotide LAR, "
+            "a different product, so I won't answer with them.")
+
+
+def unknown_named(names: Sequence[str]) -> str:
+    quoted = _join([f"\u201c{n}\u201d" for n in names])
+    return f"My knowledge base has nothing on {quoted}, so I can't answer that part. I won't guess."
+
+
+UNKNOWN_UNNAMED = ("Your message names something my knowledge base has nothing on, so I can't answer that. "
+                   "I won't guess a dose or a recommendation.")
+
+
 def suggestions_for(intent: str, subject_id: str | None) -> List[str]:
     """Follow-up questions worth a button; all answerable from the knowledge base."""
     table: Dict[str, List[str]] = {
@@ -171,3 +236,27 @@ def _join(items: Sequence[str], last: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
     return f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+# --- premises: a figure the user wrote, set beside the cited statements' own words -----------
+# Both sides are quoted as written ("90 mg", "30mg", "every 4 weeks"); nothing is recomputed, and
+# a match is "the same as", never "correct", "right" or "yes".
+
+FIGURE_KIND_NOUNS: Dict[str, str] = {"dose": "dose", "route": "route", "interval": "dosing interval"}
+
+
+def figure_differs(user: str, stated: Sequence[str]) -> str:
+    return f"You wrote {user}; the cited statements give {_join(list(stated), 'or')}."
+
+
+def figure_matches(user: str, stated: str | None = None, *, within_range: bool = False) -> str:
+    """`stated` is named too when its words differ from the user's ("q4w" and "every 4 weeks")."""
+    if stated and within_range:
+        return f"You wrote {user}: within the range the cited statement gives ({stated})."
+    if stated and "".join(stated.split()).casefold() != "".join(user.split()).casefold():
+        return f"You wrote {user}: the same as the cited statement ({stated})."
+    return f"You wrote {user}: the same as the cited statement."
+
+
+def figure_not_stated(user: str, kind: str) -> str:
+    return f"You wrote {user}; the cited statements give no {FIGURE_KIND_NOUNS.get(kind, kind)}."

@@ -6,62 +6,95 @@ whose conditions are not known yet are kept with a caveat saying what they depen
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from dialogues import catalogue
 from dialogues.types import CitedStatement, Reply, ReplyKind, SourceRef
 from knowledge import Applicability, Match, SourceKind
+from knowledge.query import Block, BlockReason
 from knowledge.schema import SOURCE_HEADINGS
 from nlu.types import Entity, IntentScore
 
 
-def cite(match: Match, facts: Optional[Dict[str, Optional[str]]] = None) -> CitedStatement:
+Labeler = Callable[[str], str]
+
+
+def _known(facts: Optional[Dict[str, Optional[str]]]) -> Dict[str, str]:
+    return {k: v for k, v in (facts or {}).items() if v}
+
+
+def cite(match: Match, facts: Optional[Dict[str, Optional[str]]] = None, label: Labeler = str) -> CitedStatement:
     s = match.statement
-    caveat = None
+    known = _known(facts)
+    parts: List[str] = []
     if match.applicability is Applicability.depends:
-        caveat = catalogue.caveat_depends(match.unmet)
-    elif match.applicability is Applicability.contradicted:
-        caveat = catalogue.caveat_contradicted(match.unmet, {k: v for k, v in (facts or {}).items() if v})
+        parts.append(catalogue.caveat_depends(match.unmet))
+    elif match.applicability is Applicability.contradicted and match.unmet:
+        parts.append(catalogue.caveat_contradicted(match.unmet, known))
+    parts.extend(_block_caveat(block, known, label) for block in match.blocked)
     # construct(): every field comes from a statement validated when the knowledge base loaded
     return CitedStatement.construct(
         id=s.id,
         text=s.text,
         source=SourceRef.construct(kind=s.source.kind.value, title=s.source.title),
         citation=s.citation,
-        caveat=caveat,
+        caveat=" ".join(parts) or None,
     )
 
 
-def split_by_facts(matches: Sequence[Match], facts: Dict[str, Optional[str]], keep_contradicted: bool = False
-                   ) -> Tuple[List[Match], List[str], List[str]]:
+def _block_caveat(block: Block, facts: Dict[str, str], label: Labeler) -> str:
+    if block.reason is BlockReason.excluded:
+        return catalogue.caveat_excluded(label(block.entity))
+    return catalogue.caveat_blocked(label(block.entity), block.needs, facts)
+
+
+def split_by_facts(matches: Sequence[Match], facts: Dict[str, Optional[str]], keep_contradicted: bool = False,
+                   label: Labeler = str) -> Tuple[List[Match], List[str], List[str]]:
     """(statements to show, notes on what was left out, labels of the facts that decided).
 
     A direct question about one subject keeps ruled-out statements (quoted with a caveat), so
     "everolimus dose?" in stable disease shows the dose line and why it does not apply; an
     overview leaves them out with a note.
     """
+    known = _known(facts)
     shown = [m for m in matches if keep_contradicted or m.applicability is not Applicability.contradicted]
     notes: List[str] = []
-    seen = set()
+    excluded: List[str] = []
     for m in matches:
-        if m.applicability is Applicability.contradicted and not keep_contradicted:
-            key = tuple(sorted(m.unmet.items()))
-            if key not in seen:
-                seen.add(key)
-                notes.append(catalogue.left_out(m.unmet, {k: v for k, v in facts.items() if v}))
-    used = []
+        if m.applicability is not Applicability.contradicted or keep_contradicted:
+            continue
+        if m.unmet:
+            note = catalogue.left_out(m.unmet, known)
+            if note not in notes:
+                notes.append(note)
+        for block in m.blocked:
+            if block.reason is BlockReason.excluded:
+                if label(block.entity) not in excluded:
+                    excluded.append(label(block.entity))
+                continue
+            note = catalogue.left_out_blocked(label(block.entity), block.needs, known)
+            if note not in notes:
+                notes.append(note)
+    if excluded:
+        notes.append(catalogue.left_out_excluded(excluded))
+    used: List[str] = []
+
+    def use(slot: str) -> None:
+        fact = catalogue.fact_label(slot, facts.get(slot) or "")
+        if facts.get(slot) and fact not in used:
+            used.append(fact)
+
     for m in shown:
         if m.applicability is Applicability.applies:
             for slot in m.statement.conditions:
-                label = catalogue.fact_label(slot.value, facts[slot.value] or "")
-                if label not in used:
-                    used.append(label)
+                use(slot.value)
     for m in matches:
         if m.applicability is Applicability.contradicted:
             for slot in m.unmet:
-                label = catalogue.fact_label(slot, facts[slot] or "")
-                if label not in used:
-                    used.append(label)
+                use(slot)
+        for block in m.blocked:
+            for slot in block.needs:
+                use(slot)
     return shown, notes, used
 
 

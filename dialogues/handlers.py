@@ -8,11 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from dialogues import catalogue, compose
+from dialogues import catalogue, compose, premises
 from dialogues.state import CASE_SLOTS, ConversationState
 from dialogues.types import Reply, ReplyKind
-from knowledge import EntityType, KnowledgeBase, Match, Topic
+from knowledge import Applicability, EntityType, KnowledgeBase, Match, Topic
 from nlu.types import IntentScore, ParseResult
+
+
+@dataclass
+class Unknown:
+    """Something the message names that the knowledge base has nothing on."""
+
+    kind: str  # drug | procedure | condition
+    name: Optional[str]  # what may be said back (a vocabulary or curated name); None: never echo it
 
 
 @dataclass
@@ -23,17 +31,33 @@ class TurnContext:
     parse: ParseResult
     state: ConversationState
     intent: str
+    text: str = ""
     # subjects named in this message, by slot ("drug" also holds classes)
     mentioned: Dict[str, List[str]] = field(default_factory=dict)
-    new_facts: Dict[str, str] = field(default_factory=dict)  # facts this message stated or changed
-    unknown_terms: List[str] = field(default_factory=list)
-    prior_therapy: List[str] = field(default_factory=list)  # what the disease progressed on
+    new_facts: Dict[str, str] = field(default_factory=dict)  # facts this message stored or changed
+    hypothetical: Dict[str, str] = field(default_factory=dict)  # facts for this answer only
+    not_noted: List[str] = field(default_factory=list)  # catalogue lines: facts read but not stored
+    unknowns: List[Unknown] = field(default_factory=list)
+    prior_therapy: List[str] = field(default_factory=list)  # what the disease progressed on, this message
+    hypothetical_excluded: List[str] = field(default_factory=list)  # excluded for this answer only
+    qualifier_notes: List[str] = field(default_factory=list)  # population / indication notes
     follow_up: bool = False  # the message continues the last question (pronoun, "and ...", a new fact)
     notes: List[str] = field(default_factory=list)  # manager's notes (e.g. message truncated)
+    lead_extra: List[str] = field(default_factory=list)  # said before the answer (unknowns named, co-medication)
 
     @property
     def facts(self) -> Dict[str, Optional[str]]:
-        return self.state.facts()
+        """The case facts this answer uses: the stored ones, overlaid by this message's hypotheticals."""
+        facts = self.state.facts()
+        facts.update(self.hypothetical)
+        return facts
+
+    @property
+    def excluded(self) -> List[str]:
+        return list(dict.fromkeys([*self.state.excluded, *self.hypothetical_excluded]))
+
+    def query(self, topic: Optional[Topic], entities: Sequence[str] = ()) -> List[Match]:
+        return self.kb.query(topic, entities, self.facts, excluded=self.excluded)
 
     def label(self, entity_id: str) -> str:
         return self.kb.lexicon.label(entity_id)
@@ -43,33 +67,40 @@ class TurnContext:
 
     def reply(self, kind: ReplyKind, **parts) -> Reply:
         lead = list(parts.pop("lead", []))
+        said: List[str] = []
         if self.new_facts:
-            lead.insert(0, catalogue.noted(catalogue.fact_label(k, v) for k, v in self.new_facts.items()))
+            said.append(catalogue.noted(catalogue.fact_label(k, v) for k, v in self.new_facts.items()))
+        said.extend(self.not_noted)
+        if self.hypothetical:
+            said.append(catalogue.hypothetical([catalogue.fact_label(k, v) for k, v in self.hypothetical.items()]))
+        said.extend(self.lead_extra)
+        if kind is ReplyKind.answer:
+            said.extend(self.qualifier_notes)
         notes = list(parts.pop("notes", [])) + self.notes
         return compose.build(
             kind,
             intent=self.scored_intent(),
             entities=self.parse.entities,
             slots=self.state.slots,
-            lead=lead,
+            lead=said + lead,
             notes=notes,
             **parts,
         )
 
 
 def answer(ctx: TurnContext, topic: Topic, subject: Optional[str], matches: Sequence[Match],
-           lead: Sequence[str] = (), keep_contradicted: bool = False) -> Reply:
+           lead: Sequence[str] = (), keep_contradicted: bool = False, heading_label: Optional[str] = None) -> Reply:
     """Quote the matches that apply; when none does, say so and quote what the KB has instead."""
-    subject_label = ctx.label(subject) if subject else None
-    shown, left_out, used = compose.split_by_facts(matches, ctx.facts, keep_contradicted)
+    subject_label = heading_label or (ctx.label(subject) if subject else None)
+    shown, left_out, used = compose.split_by_facts(matches, ctx.facts, keep_contradicted, label=ctx.label)
     lead = list(lead)
     if used:
         lead.append(catalogue.based_on(used))
     if not shown and subject:
         lead.append(catalogue.nothing_on_topic(subject_label or subject, topic.value))
         related = [
-            m for m in ctx.kb.query(None, [subject], ctx.facts)
-            if m.applicability.value != "contradicted" and m not in matches
+            m for m in ctx.query(None, [subject])
+            if m.applicability.value != "contradicted" and m.statement.id not in {x.statement.id for x in matches}
         ]
         if not related:
             return ctx.reply(ReplyKind.fallback, lead=lead, notes=left_out,
@@ -81,71 +112,88 @@ def answer(ctx: TurnContext, topic: Topic, subject: Optional[str], matches: Sequ
                          suggestions=catalogue.suggestions_for(topic.value, subject))
     else:
         lead.insert(0, catalogue.heading(subject_label, topic.value))
+        lead.extend(_premises(ctx, subject, shown))
     return ctx.reply(
         ReplyKind.answer,
         lead=lead,
-        statements=[compose.cite(m, ctx.facts) for m in shown],
+        statements=[compose.cite(m, ctx.facts, ctx.label) for m in shown],
         notes=left_out,
         suggestions=catalogue.suggestions_for(topic.value, subject),
     )
+
+
+def _premises(ctx: TurnContext, subject: Optional[str], shown: Sequence[Match]) -> List[str]:
+    """Name every figure, route or interval the user wrote that differs from (or matches) the statements."""
+    entry = ctx.kb.lexicon.entries.get(subject or "")
+    if entry is None or entry.type not in (EntityType.drug, EntityType.drug_class):
+        return []
+    ids = {subject, *ctx.kb.lexicon.classes_of(subject)} if subject else set()
+    figures = premises.user_figures_about(ctx.text, ctx.parse.entities, ids)
+    if not figures:
+        return []
+    forms = [f for member in ctx.kb.lexicon.expand(subject) for f in ctx.kb.lexicon.forms(member)]
+    applicable = [m.statement for m in shown if m.applicability is not Applicability.contradicted]
+    return premises.check_premises(figures, applicable, ctx.label(subject), forms)
 
 
 # --- clinical handlers -------------------------------------------------------------------------
 
 def dosing(ctx: TurnContext) -> Reply:
     drug = ctx.state.slots["drug"]
+    named_procedures = ctx.mentioned.get("procedure", [])
+    if named_procedures and not ctx.mentioned.get("drug"):
+        drug = named_procedures[0]  # "PRRT dose?": what the KB has on PRRT, never another drug's dose
     assert drug is not None  # the route requires it
-    return answer(ctx, Topic.dosing, drug, ctx.kb.query(Topic.dosing, [drug], ctx.facts), keep_contradicted=True)
+    return answer(ctx, Topic.dosing, drug, ctx.query(Topic.dosing, [drug]), keep_contradicted=True)
 
 
 def procedure_explanation(ctx: TurnContext) -> Reply:
-    procedure = ctx.state.slots["procedure"]
-    assert procedure is not None
-    return answer(ctx, Topic.procedure_explanation, procedure,
-                  ctx.kb.query(Topic.procedure_explanation, [procedure], ctx.facts), keep_contradicted=True)
+    named = ctx.mentioned.get("procedure") or [ctx.state.slots["procedure"]]
+    procedures = [p for p in named if p]
+    assert procedures
+    label = " and ".join(ctx.label(p) for p in procedures) if len(procedures) > 1 else None
+    return answer(ctx, Topic.procedure_explanation, procedures[0],
+                  ctx.query(Topic.procedure_explanation, procedures), keep_contradicted=True, heading_label=label)
 
 
 def next_steps(ctx: TurnContext) -> Reply:
-    """About the subjects named, or the options for the case (minus a therapy it progressed on)."""
+    """About the subjects named, or the options for the case (minus what it progressed on or failed)."""
     named = [e for slot in ("drug", "procedure") for e in ctx.mentioned.get(slot, []) if e not in ctx.prior_therapy]
     if not named and ctx.follow_up and ctx.state.focus in ("drug", "procedure"):
-        named = [e for e in [ctx.state.slots.get(ctx.state.focus)] if e]
+        named = [e for e in [ctx.state.slots.get(ctx.state.focus)] if e and e not in ctx.excluded]
     if named:
-        subject = named[0]
-        return answer(ctx, Topic.next_steps, subject, ctx.kb.query(Topic.next_steps, named, ctx.facts))
-    if ctx.prior_therapy:
-        # progression on lanreotide rules out its class too: octreotide is not a next step
-        failed = set().union(*(
-            ctx.kb.lexicon.expand(c) for e in ctx.prior_therapy for c in [e, *ctx.kb.lexicon.classes_of(e)]
-        ))
-        matches = [
-            m for m in _case_options(ctx)
-            if not set(m.statement.entities) & failed
-        ]
-        lead = [catalogue.prior_therapy(ctx.label(ctx.prior_therapy[0]))]
-        return answer(ctx, Topic.next_steps, None, matches, lead=lead)
-    return answer(ctx, Topic.next_steps, None, _case_options(ctx))
+        return answer(ctx, Topic.next_steps, named[0], ctx.query(Topic.next_steps, named), keep_contradicted=True)
+    lead = []
+    if ctx.prior_therapy or ctx.hypothetical_excluded:
+        tried = ctx.prior_therapy or ctx.hypothetical_excluded
+        lead = [catalogue.prior_therapy(ctx.label(tried[0]))]
+    return answer(ctx, Topic.next_steps, None, _case_options(ctx), lead=lead)
 
 
 def _case_options(ctx: TurnContext) -> List[Match]:
-    """The guidelines' options for the case (not the statements explaining one procedure)."""
+    """The options for the case: the guidelines' (not the statements explaining one procedure), plus any
+    statement whose own conditions this case meets ("primary tumor resection ... is the treatment of choice"
+    once the disease is resectable)."""
     return [
-        m for m in ctx.kb.query(Topic.next_steps, (), ctx.facts)
-        if m.statement.source.kind.value == "guideline" and Topic.procedure_explanation not in m.statement.topics
+        m for m in ctx.query(Topic.next_steps)
+        if (m.statement.source.kind.value == "guideline" and Topic.procedure_explanation not in m.statement.topics)
+        or (m.statement.conditions and m.applicability is Applicability.applies)
     ]
 
 
 def monitoring(ctx: TurnContext) -> Reply:
+    """Monitoring after what was named, always with the case's own schedule (CgA, imaging, symptoms)."""
     named = [e for slot in ("test", "drug", "procedure") for e in ctx.mentioned.get(slot, [])]
     if not named and ctx.follow_up and ctx.state.focus:
         named = [e for e in [ctx.state.slots.get(ctx.state.focus)] if e]
-    if named:
-        matches = ctx.kb.query(Topic.monitoring, named, ctx.facts)
-        if matches:
-            return answer(ctx, Topic.monitoring, named[0], matches)
-    # the case's monitoring, not what to watch after one particular procedure
     procedures = set(ctx.kb.lexicon.ids_of_type(EntityType.procedure))
-    general = [m for m in ctx.kb.query(Topic.monitoring, (), ctx.facts) if not procedures & set(m.statement.entities)]
+    drugs = set(ctx.kb.lexicon.ids_of_type(EntityType.drug)) | set(ctx.kb.lexicon.ids_of_type(EntityType.drug_class))
+    general = [m for m in ctx.query(Topic.monitoring) if not (procedures | drugs) & set(m.statement.entities)]
+    if named:
+        specific = ctx.query(Topic.monitoring, named)
+        if specific:
+            seen = {m.statement.id for m in specific}
+            return answer(ctx, Topic.monitoring, named[0], specific + [m for m in general if m.statement.id not in seen])
     return answer(ctx, Topic.monitoring, None, general)
 
 
@@ -214,8 +262,20 @@ def no_adjustments(ctx: TurnContext) -> Reply:
 
 
 def unknown_terms(ctx: TurnContext) -> Reply:
-    return ctx.reply(ReplyKind.fallback, lead=[catalogue.unknown_terms(ctx.unknown_terms), catalogue.CAPABILITIES],
+    """Only unknown things were named: say so, naming them by their vocabulary name, never the user's word."""
+    names = unknown_names(ctx)
+    said = catalogue.unknown_named(names) if names else catalogue.UNKNOWN_UNNAMED
+    return ctx.reply(ReplyKind.fallback, lead=[said, catalogue.CAPABILITIES],
                      suggestions=list(catalogue.EXAMPLE_QUESTIONS))
+
+
+def unknown_names(ctx: TurnContext) -> List[str]:
+    return list(dict.fromkeys(u.name for u in ctx.unknowns if u.name))
+
+
+def short_acting(ctx: TurnContext) -> Reply:
+    return ctx.reply(ReplyKind.fallback, lead=[catalogue.short_acting(ctx.label("octreotide-short-acting"))],
+                     suggestions=["What is the octreotide LAR dose?", "What is the lanreotide dose?"])
 
 
 def out_of_scope(ctx: TurnContext) -> Reply:

@@ -21,7 +21,10 @@ from dialogues.handlers import TurnContext
 from dialogues.state import ConversationState
 from dialogues.types import Reply, ReplyKind
 from knowledge import KnowledgeBase, Topic
-from nlu.types import CASE_FACT_ENTITIES, FALLBACK_INTENT, UNKNOWN, ParseResult
+from knowledge.schema import CLINICAL_INTENTS as SCHEMA_CLINICAL, Intent
+from dialogues.facts import read_facts
+from dialogues.handlers import Unknown
+from nlu.types import FALLBACK_INTENT, QUALIFIER_ENTITIES, SUBJECT_ENTITIES, UNKNOWN, UNKNOWN_ENTITIES, ParseResult
 
 Handler = Callable[[TurnContext], Reply]
 
@@ -35,19 +38,31 @@ class Route:
 
 ROUTES: Dict[str, Route] = {
     #  intent                     needs            when missing                                   handler
-    "dosing": Route(("drug",), handlers.ask_for("drug", Topic.dosing), handlers.dosing),
-    "procedure_explanation": Route(("procedure",), handlers.ask_for("procedure", Topic.procedure_explanation),
-                                   handlers.procedure_explanation),
-    "next_steps": Route((), None, handlers.next_steps),
-    "monitoring": Route((), None, handlers.monitoring),
-    "case_update": Route((), None, handlers.case_update),
-    "greet": Route((), None, handlers.greet),
-    "thanks": Route((), None, handlers.thanks),
-    "help": Route((), None, handlers.help_),
-    "affirm": Route((), None, handlers.affirm),
-    "deny": Route((), None, handlers.deny),
-    "out_of_scope": Route((), None, handlers.out_of_scope),
+    Intent.dosing: Route(("drug",), handlers.ask_for("drug", Topic.dosing), handlers.dosing),
+    Intent.procedure_explanation: Route(("procedure",), handlers.ask_for("procedure", Topic.procedure_explanation),
+                                        handlers.procedure_explanation),
+    Intent.next_steps: Route((), None, handlers.next_steps),
+    Intent.monitoring: Route((), None, handlers.monitoring),
+    Intent.case_update: Route((), None, handlers.case_update),
+    Intent.greet: Route((), None, handlers.greet),
+    Intent.thanks: Route((), None, handlers.thanks),
+    Intent.help: Route((), None, handlers.help_),
+    Intent.affirm: Route((), None, handlers.affirm),
+    Intent.deny: Route((), None, handlers.deny),
+    Intent.out_of_scope: Route((), None, handlers.out_of_scope),
 }
+ROUTES = {intent.value: route for intent, route in ROUTES.items()}  # looked up by the parser's intent name
+
+
+def _check_routes() -> None:
+    """Every declared intent has a route and every clinical one a handler (checked at import, like PTB's
+    validated ConversationHandler): an intent added to knowledge.schema.Intent cannot be forgotten here."""
+    missing = [i.value for i in Intent if i.value not in ROUTES]
+    if missing or set(handlers.CLINICAL) != {i.value for i in SCHEMA_CLINICAL}:
+        raise RuntimeError(f"dialogues.manager.ROUTES does not cover the intents {missing or 'clinical'}")
+
+
+_check_routes()
 FALLBACK = Route((), None, handlers.low_confidence)
 CLINICAL_INTENTS = tuple(handlers.CLINICAL)
 
@@ -57,15 +72,19 @@ _RESET = re.compile(r"^\W*(?:new case|reset|start over|clear( the)? case|forget 
 _CORRECTION = re.compile(r"\b(?:i meant|i mean|sorry|actually|correction|not that|instead)\b|^\s*no\b", re.I)
 # Words that tie a message to the previous one: "and how is it given?", "what about octreotide?"
 _FOLLOW_UP = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok and|then)\b|\b(?:it|that|this|those|them|one)\b", re.I)
-# "progressed on lanreotide", "failed SSA", "after octreotide": the subject is a therapy already tried.
-_PRIOR_THERAPY = re.compile(r"\b(?:progress\w*|fail\w*|grew|growing)\s+(?:on|after|through|despite)?\s*(?:the\s+)?$", re.I)
 
 # Patient-specific dose changes: the knowledge base has only standard doses, so these are refused.
 _ADJUSTMENT = re.compile(
     r"\b(?:renal|kidney|creatinine|crcl|egfr|gfr|dialysis|hepatic impairment|liver (?:function|impairment|failure)"
     r"|lfts?|bilirubin|child[- ]pugh|adjust\w*|reduc\w*|lower(?:ing)? the dose|increas\w* the dose|titrat\w*"
-    r"|per kg|weight[- ]based|elderly|pregnan\w*|breastfeed\w*|pediatric|paediatric|missed (?:a )?dose"
+    r"|per kg|weight[- ]based|elderly|missed (?:a )?dose"
     r"|hold(?:ing)? the dose|toxicit\w*|side effects?)\b",
+    re.I,
+)
+_LONG_ACTING = re.compile(r"\b(?:LAR|depot|long[- ]acting)\b", re.I)
+_SHORT_ACTING_FIGURE = re.compile(
+    r"\b(?:mcg|micrograms?|\u00b5g|ug|tid|t\.i\.d\.|bid|b\.i\.d\.|qid|three times|twice (?:a )?daily"
+    r"|s\.?c\.?|subcut\w*|sub-?q|i\.?v\.?|intravenous\w*|short[- ]acting|immediate[- ]release)\b",
     re.I,
 )
 _DOSE = re.compile(r"\bdos(?:e|es|ing|age)\b", re.I)
@@ -101,16 +120,25 @@ class DialogueManager:
         intent = self._resolve_intent(ctx, text)
         ctx.intent = intent
         ctx.follow_up = bool(_FOLLOW_UP.search(text)) and not any(ctx.mentioned.values())
-        if ctx.unknown_terms and not any(ctx.mentioned.get(slot) for slot in ("drug", "procedure")) \
-                and intent in CLINICAL_INTENTS + ("out_of_scope", FALLBACK_INTENT):
+        named_known = any(ctx.mentioned.get(slot) for slot in ("drug", "procedure"))
+        if ctx.unknowns and not named_known and intent in CLINICAL_INTENTS + ("out_of_scope", "case_update",
+                                                                              FALLBACK_INTENT):
+            self._forget_subject(ctx)
             return self._finish(ctx, handlers.unknown_terms(ctx))
-        if intent == "case_update" and not ctx.new_facts and not ctx.state.pending:
+        if intent == "case_update" and not (ctx.new_facts or ctx.not_noted or ctx.prior_therapy) \
+                and not ctx.state.pending:
             intent = ctx.intent = FALLBACK_INTENT  # states no fact: not a case update
         route = ROUTES.get(intent, FALLBACK)
         self._fill_subject(ctx)
-        if (intent == "dosing" or _DOSE.search(text)) and _ADJUSTMENT.search(text):
+        if self._asks_dose_change(ctx, text, intent):
             return self._finish(ctx, handlers.no_adjustments(ctx))
+        if "octreotide-short-acting" in ctx.mentioned.get("drug", []):
+            return self._finish(ctx, handlers.short_acting(ctx))
+        if ctx.unknowns and named_known:
+            self._name_unknowns_beside(ctx)
         missing = [slot for slot in route.needs if not state.slots.get(slot)]
+        if intent == "dosing" and ctx.mentioned.get("procedure"):
+            missing = []  # "PRRT dose?": answered about PRRT (no dosing statement), never another drug
         if missing and route.ask is not None:
             return self._finish(ctx, route.ask(ctx))
         if intent == "case_update" and self._reanswer(ctx):
@@ -123,25 +151,92 @@ class DialogueManager:
     # --- steps -----------------------------------------------------------------------------
 
     def _context(self, text: str, parse: ParseResult, state: ConversationState) -> TurnContext:
-        ctx = TurnContext(kb=self.kb, parse=parse, state=state, intent=parse.intent.name)
+        ctx = TurnContext(kb=self.kb, parse=parse, state=state, intent=parse.intent.name, text=text)
+        reading = read_facts(text, parse.entities)
+        for slot, value in reading.stored.items():
+            if state.slots.get(slot) != value:
+                ctx.new_facts[slot] = value
+            state.slots[slot] = value
+        ctx.hypothetical = {k: v for k, v in reading.hypothetical.items() if k not in reading.stored}
+        ctx.not_noted = reading.not_noted
+        populations: List[str] = []
+        indications: List[str] = []
         for entity in parse.entities:
-            if entity.entity in CASE_FACT_ENTITIES:
-                if state.slots.get(entity.entity) != entity.value:
-                    ctx.new_facts[entity.entity] = entity.value
-                state.slots[entity.entity] = entity.value
-            elif entity.entity in SUBJECT_SLOT:
-                if entity.value == UNKNOWN:
-                    if entity.text not in ctx.unknown_terms:
-                        ctx.unknown_terms.append(entity.text[:60])
-                    continue
-                slot = SUBJECT_SLOT[entity.entity]
-                ids = ctx.mentioned.setdefault(slot, [])
-                if entity.value not in ids:
-                    ids.append(entity.value)
-                before = text[: entity.start or 0]
-                if slot == "drug" and _PRIOR_THERAPY.search(before):
-                    ctx.prior_therapy.append(entity.value)
+            if entity.entity in QUALIFIER_ENTITIES:
+                names = populations if entity.entity == "population" else indications
+                if entity.entity != "dose_change" and entity.name and entity.name not in names:
+                    names.append(entity.name)
+                continue
+            if entity.entity not in SUBJECT_ENTITIES and entity.entity not in UNKNOWN_ENTITIES:
+                continue
+            if entity.value == UNKNOWN:
+                ctx.unknowns.append(Unknown(entity.entity, entity.name))
+                continue
+            slot = SUBJECT_SLOT.get(entity.entity)
+            if slot is None:
+                continue
+            value = self._product(entity.value, entity.text, text)
+            ids = ctx.mentioned.setdefault(slot, [])
+            if value not in ids:
+                ids.append(value)
+        if populations:
+            ctx.qualifier_notes.append(catalogue.population_note(populations))
+        if indications:
+            ctx.qualifier_notes.append(catalogue.indication_note(indications))
+        ctx.prior_therapy = reading.prior_therapy
+        ctx.hypothetical_excluded = self._expand_tried(reading.hypothetical_prior)
+        for entity_id in self._expand_tried(reading.prior_therapy):
+            if entity_id not in state.excluded:
+                state.excluded.append(entity_id)
         return ctx
+
+    def _product(self, entity_id: str, written: str, text: str) -> str:
+        """Octreotide written with a short-acting figure ("100 mcg tid", "s.c.", "IV") is the short-acting
+        product, which no LAR statement answers; "octreotide LAR 30 mg" stays LAR."""
+        if entity_id != "octreotide" or _LONG_ACTING.search(written):
+            return entity_id
+        return "octreotide-short-acting" if _SHORT_ACTING_FIGURE.search(text) and \
+            "octreotide-short-acting" in self.kb.lexicon.entries else entity_id
+
+    def _expand_tried(self, tried: List[str]) -> List[str]:
+        """Progression on lanreotide rules out its class too: octreotide is not a next step."""
+        lexicon = self.kb.lexicon
+        expanded: List[str] = []
+        for entity_id in tried:
+            group = [entity_id, *lexicon.classes_of(entity_id)]
+            for member in group:
+                for covered in sorted(lexicon.expand(member)):
+                    if covered not in expanded:
+                        expanded.append(covered)
+        return expanded
+
+    def _asks_dose_change(self, ctx: TurnContext, text: str, intent: str) -> bool:
+        if any(e.entity == "dose_change" for e in ctx.parse.entities):
+            return True
+        return (intent == "dosing" or bool(_DOSE.search(text))) and bool(_ADJUSTMENT.search(text))
+
+    def _name_unknowns_beside(self, ctx: TurnContext) -> None:
+        """Unknown things named beside a known subject: say what there is nothing on first, then answer
+        only about the known subject ("everolimus dose, pt on itraconazole")."""
+        names = handlers.unknown_names(ctx)
+        drugs = [u.name for u in ctx.unknowns if u.kind == "drug" and u.name]
+        subject = next(iter(ctx.mentioned.get("drug", [])), None)
+        if subject and drugs:
+            ctx.lead_extra.append(catalogue.comedication(ctx.label(subject), drugs))
+            names = [n for n in names if n not in drugs]
+        if names:
+            ctx.lead_extra.insert(0, catalogue.unknown_named(names))
+        elif not drugs:
+            ctx.lead_extra.insert(0, catalogue.UNKNOWN_UNNAMED)
+
+    def _forget_subject(self, ctx: TurnContext) -> None:
+        """An unknown thing became the subject: the previous drug must never answer for it ("and lasix dose?")."""
+        for unknown in ctx.unknowns:
+            slot = {"drug": "drug", "procedure": "procedure"}.get(unknown.kind)
+            if slot:
+                ctx.state.slots[slot] = None
+        ctx.state.focus = None
+        ctx.state.last_intent = None
 
     def _resolve_intent(self, ctx: TurnContext, text: str) -> str:
         state, parsed = ctx.state, ctx.parse.intent.name

@@ -5,8 +5,10 @@ from typing import Dict, List, Optional
 
 from pydantic import BaseModel, Extra, Field
 
-SUBJECT_SLOTS = ("drug", "procedure", "test")
-CASE_SLOTS = ("sstr_status", "disease_status", "resectability", "differentiation")
+from knowledge.schema import CaseSlot, SubjectSlot
+
+SUBJECT_SLOTS = tuple(slot.value for slot in SubjectSlot)
+CASE_SLOTS = tuple(slot.value for slot in CaseSlot)
 ALL_SLOTS = SUBJECT_SLOTS + CASE_SLOTS
 
 
@@ -26,6 +28,9 @@ class ConversationState(BaseModel):
     last_intent: Optional[str] = None  # the last clinical intent answered, for follow-ups
     focus: Optional[str] = None  # the subject slot mentioned most recently ("drug", "procedure", "test")
     pending: Optional[Pending] = None
+    # Treatments the disease progressed on or failed (lexicon ids, classes expanded to members): they stay
+    # out of the options for the rest of the conversation.
+    excluded: List[str] = Field(default_factory=list)
     turns: int = 0
 
     class Config:

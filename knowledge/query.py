@@ -31,12 +31,30 @@ class Applicability(str, Enum):
     contradicted = "contradicted"  # a known case fact rules the statement out
 
 
+class BlockReason(str, Enum):
+    prerequisite = "prerequisite"  # a known case fact rules the treatment out (PRRT when SSTR-negative)
+    excluded = "excluded"  # the disease progressed on it or it failed, earlier in the conversation
+
+
+@dataclass(frozen=True)
+class Block:
+    """One treatment a statement names that does not apply to this case, and why."""
+
+    entity: str
+    reason: BlockReason
+    # for a prerequisite: slot -> the values the treatment needs (the case has another)
+    needs: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Match:
     statement: Statement
     applicability: Applicability
     # slot -> values the statement needs, for the conditions that are unknown or contradicted
     unmet: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
+    # treatments the statement names that the case rules out or excluded; when every treatment the
+    # question is about is blocked, the statement is `contradicted`, otherwise it is quoted with a caveat
+    blocked: Tuple[Block, ...] = ()
 
 
 class Lexicon:
@@ -79,6 +97,17 @@ class Lexicon:
     def classes_of(self, entity_id: str) -> List[str]:
         return [entry.id for entry in self.data.entries if entity_id in entry.members]
 
+    def requires(self, entity_id: str) -> Dict[str, Tuple[str, ...]]:
+        """What a treatment needs of the case (slot -> any one of these values), from the lexicon.
+
+        Only the entry's own prerequisites: a class does not inherit its members', nor a member
+        its class's, so tagging a statement with an id says exactly what it inherits.
+        """
+        entry = self.entries.get(entity_id)
+        if entry is None:
+            return {}
+        return {slot.value: tuple(values) for slot, values in entry.requires.items()}
+
 
 class KnowledgeBase:
     def __init__(self, statements: Sequence[Statement], lexicon: Lexicon) -> None:
@@ -120,11 +149,16 @@ class KnowledgeBase:
         facts: Optional[Mapping[str, Optional[str]]] = None,
         *,
         all_entities: bool = False,
+        excluded: Iterable[str] = (),
     ) -> List[Match]:
         """Statements on a topic about the given entities, each judged against the case facts.
 
         With several entities a statement about any of them matches, unless all_entities is set.
+        Judging also applies what each treatment a statement names requires of the case (lexicon
+        `requires`) and the treatments the conversation excluded; the entities asked about are the
+        focus, so a PRRT question about a list that names PRRT is judged for PRRT.
         """
+        entities = list(entities)
         ids = set(self._by_topic[topic]) if topic is not None else set(self._by_id)
         wanted = [self.lexicon.expand(e) for e in entities]
         if wanted:
@@ -134,7 +168,9 @@ class KnowledgeBase:
             about = set.intersection(*per_entity) if all_entities else set.union(*per_entity)
             ids &= about
         ordered = sorted(ids, key=self._rank.__getitem__)
-        return [judge(self._by_id[sid], facts or {}) for sid in ordered]
+        focus = frozenset().union(*wanted) if wanted else frozenset()
+        blocked_ids = frozenset(excluded)
+        return [judge(self._by_id[sid], facts or {}, self.lexicon, focus, blocked_ids) for sid in ordered]
 
     def search(self, term: str) -> List[Statement]:
         """Statements that mention a term or any synonym of it (or are tagged with it)."""
@@ -156,7 +192,16 @@ class KnowledgeBase:
         return {"source": by_kind, "topic": by_topic}
 
 
-def judge(statement: Statement, facts: Mapping[str, Optional[str]]) -> Match:
+def judge(statement: Statement, facts: Mapping[str, Optional[str]], lexicon: Optional[Lexicon] = None,
+          focus: FrozenSet[str] = frozenset(), excluded: FrozenSet[str] = frozenset()) -> Match:
+    """Applies, depends or contradicted, from the statement's own conditions and from what the
+    treatments it names require of the case.
+
+    A statement inherits the prerequisites of every treatment it is tagged with. When the question is
+    about particular treatments (`focus`), only those count: "is PRRT an option?" against "SSAs, TAE,
+    PRRT or TACE as comparable alternatives" is judged for PRRT. With no focus (an overview), every
+    treatment it names counts, and the statement is ruled out only when all of them are.
+    """
     unknown: Dict[str, Tuple[str, ...]] = {}
     contradicted: Dict[str, Tuple[str, ...]] = {}
     for slot, allowed in statement.conditions.items():
@@ -165,11 +210,41 @@ def judge(statement: Statement, facts: Mapping[str, Optional[str]]) -> Match:
             unknown[slot.value] = tuple(allowed)
         elif value not in allowed:
             contradicted[slot.value] = tuple(allowed)
+    blocked: List[Block] = []
+    relevant: List[str] = []
+    own_slots = {slot.value for slot in statement.conditions}
+    if lexicon is not None:
+        treatments = [e for e in statement.entities if _is_treatment(lexicon, e)]
+        relevant = [e for e in treatments if e in focus] if focus else treatments
+        for entity in treatments:
+            if entity in excluded:
+                blocked.append(Block(entity, BlockReason.excluded))
+                continue
+            # the statement's own conditions say when it applies; they override what a treatment it names
+            # requires ("TACE ... when surgical removal isn't possible" names resection to rule it out)
+            needs = {slot: values for slot, values in lexicon.requires(entity).items() if slot not in own_slots}
+            ruled_out = {slot: values for slot, values in needs.items()
+                         if facts.get(slot) is not None and facts.get(slot) not in values}
+            if ruled_out:
+                blocked.append(Block(entity, BlockReason.prerequisite, ruled_out))
+            elif entity in focus:
+                # the question is about this treatment: say what it needs that is not known yet
+                for slot, values in needs.items():
+                    if facts.get(slot) is None and slot not in unknown:
+                        unknown[slot] = values
     if contradicted:
-        return Match(statement, Applicability.contradicted, contradicted)
+        return Match(statement, Applicability.contradicted, contradicted, tuple(blocked))
+    blocked_ids = {b.entity for b in blocked}
+    if relevant and all(e in blocked_ids for e in relevant):
+        return Match(statement, Applicability.contradicted, {}, tuple(blocked))
     if unknown:
-        return Match(statement, Applicability.depends, unknown)
-    return Match(statement, Applicability.applies)
+        return Match(statement, Applicability.depends, unknown, tuple(blocked))
+    return Match(statement, Applicability.applies, {}, tuple(blocked))
+
+
+def _is_treatment(lexicon: Lexicon, entity_id: str) -> bool:
+    entry = lexicon.entries.get(entity_id)
+    return entry is not None and entry.type is not EntityType.test
 
 
 @lru_cache(maxsize=256)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List
 
-from nlu.types import Entity, IntentScore, ParseResult
+from nlu.types import Assertion, Entity, IntentScore, ParseResult
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def to_parse_result(raw: Dict[str, Any]) -> ParseResult:
             start=e.get("start"),
             end=e.get("end"),
             extractor=e.get("extractor"),
+            assertion=Assertion(e.get("assertion") or "affirmed"),
+            name=str(e["name"]) if e.get("name") else None,
         )
         for e in raw.get("entities") or []
     ]
