@@ -7,6 +7,7 @@ import sys
 from typing import List
 
 from knowledge import KnowledgeBase, load_knowledge
+from knowledge.checks import citation_problems, prerequisite_conflicts, untagged_treatment_problems
 from knowledge.seeds import coverage_problems, load_seeds
 
 
@@ -25,17 +26,29 @@ def add_parser(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 def check_command(args: argparse.Namespace) -> int:
     kb = load_knowledge()
-    problems = coverage_problems(load_seeds(), kb.statements)
+    seeds = load_seeds()
+    checks = {
+        "every clinical sentence of the seeds is quoted word for word": coverage_problems(seeds, kb.statements),
+        "every source title and citation names only what its seed gives": citation_problems(seeds, kb.statements),
+        "every statement naming a treatment with prerequisites is tagged with it": untagged_treatment_problems(kb),
+    }
     counts = kb.counts()
     print(f"knowledge base OK: {len(kb)} statements, {len(kb.lexicon.entries)} lexicon entries")
     print("by source: " + ", ".join(f"{k} {v}" for k, v in counts["source"].items()))
     print("by topic:  " + ", ".join(f"{k} {v}" for k, v in counts["topic"].items()))
+    problems = [problem for found in checks.values() for problem in found]
     if problems:
-        print(f"\n{len(problems)} problem(s) against the seeds:", file=sys.stderr)
+        print(f"\n{len(problems)} problem(s) against the seeds and the lexicon:", file=sys.stderr)
         for problem in problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
-    print("every clinical sentence of the seeds is quoted word for word")
+    for passed in checks:
+        print(passed)
+    notes = prerequisite_conflicts(kb)
+    if notes:
+        print(f"\nnote: {len(notes)} statement(s) name a treatment to say when it does not apply:")
+        for note in notes:
+            print(f"  - {note}")
     return 0
 
 
@@ -49,6 +62,7 @@ def export_records(kb: KnowledgeBase) -> List[dict]:
             "topics": [t.value for t in s.topics],
             "entities": list(s.entities),
             "conditions": {slot.value: list(values) for slot, values in s.conditions.items()},
+            "mentions": list(s.mentions),
         }
         for s in kb.statements
     ]

@@ -26,6 +26,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     nlu = eval_sub.add_parser("nlu", help="accuracy, per-intent P/R/F1, entity F1, misclassified examples")
     nlu.add_argument("--data", type=Path, default=None, help="Rasa-format test data (default: the held-out split)")
     nlu.add_argument("--out", type=Path, default=Path("reports"), help="where to write the JSON report and PNG")
+    nlu.add_argument("--summary-only", action="store_true",
+                     help="print only the example count and aggregate accuracies; write no report "
+                          "(for a validation split that error analysis must never see)")
     nlu.set_defaults(handler=eval_nlu_command)
 
 
@@ -77,6 +80,10 @@ def eval_nlu_command(args: argparse.Namespace) -> int:
     print(f"{len(report.outcomes)} examples from {path}")
     print(f"intent accuracy  {report.intent_accuracy:.3f}")
     print(f"entity accuracy  {report.entity_accuracy:.3f}   entity F1 {report.entity_f1():.3f}\n")
+    if args.summary_only:
+        # Nothing per example, per intent or per confusion cell: a validation split stays clean
+        # only if nobody can see which of its examples fail.
+        return 0
     print(f"{'intent':<24}{'precision':>10}{'recall':>10}{'f1':>8}{'n':>6}")
     for name, row in report.per_intent().items():
         print(f"{name:<24}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>8.3f}{int(row['support']):>6}")

@@ -74,7 +74,7 @@ TOPIC_LABELS: Dict[str, str] = {
 
 
 def nothing_on_topic(subject: str, topic: str) -> str:
-    return f"My knowledge base has no {TOPIC_LABELS[topic]} statement for {subject}."
+    return f"My knowledge base has nothing on {TOPIC_LABELS[topic]} for {subject}."
 
 
 def related_instead(subject: str) -> str:
@@ -149,7 +149,13 @@ def left_out_blocked(subject: str, needs: Mapping[str, Sequence[str]], facts: Ma
 
 
 def left_out_excluded(subjects: Sequence[str]) -> str:
-    return f"Left out: {_join(list(subjects))}, which the disease progressed on or which failed, earlier in this conversation."
+    return (f"Excluded from the options: {_join(list(subjects))}, which the disease progressed on or which failed, "
+            "earlier in this conversation.")
+
+
+def excluded_now(subjects: Sequence[str]) -> str:
+    return (f"Noted: the disease progressed on {_join(list(subjects))} or it failed; left out of the options "
+            "for the rest of this conversation.")
 
 
 # --- how a case fact was asserted (see dialogues.facts) --------------------------------------------
@@ -186,8 +192,9 @@ def indication_note(names: Sequence[str]) -> str:
 
 
 def comedication(subject: str, others: Sequence[str]) -> str:
-    return (f"No statement covers {subject} with {_join(list(others))}: I can't say anything about giving them "
-            f"together. What the sources say about {subject} alone:")
+    quoted = _join([f"\u201c{n}\u201d" for n in others])
+    return (f"My knowledge base has nothing on {quoted}: no statement covers {subject} with {_join(list(others))}, "
+            f"so I can't say anything about giving them together. What the sources say about {subject} alone:")
 
 
 def short_acting(subject: str) -> str:
@@ -204,21 +211,24 @@ UNKNOWN_UNNAMED = ("Your message names something my knowledge base has nothing o
                    "I won't guess a dose or a recommendation.")
 
 
+# Follow-up questions worth a button after an answer on each clinical topic; all answerable from the KB.
+SUGGESTIONS: Dict[str, List[str]] = {
+    "dosing": ["What monitoring is recommended?", "What are the options if the disease progresses?"],
+    "procedure_explanation": [
+        "What should the patient expect after TACE?",
+        "What are the alternatives to TACE?",
+    ],
+    "next_steps": ["Is PRRT an option?", "What does TACE involve?", "What monitoring is recommended?"],
+    "monitoring": ["What are the next steps?", "What is the lanreotide dose?"],
+}
+
+
 def suggestions_for(intent: str, subject_id: str | None) -> List[str]:
     """Follow-up questions worth a button; all answerable from the knowledge base."""
-    table: Dict[str, List[str]] = {
-        "dosing": ["What monitoring is recommended?", "What are the options if the disease progresses?"],
-        "procedure_explanation": [
-            "What should the patient expect after TACE?",
-            "What are the alternatives to TACE?",
-        ],
-        "next_steps": ["Is PRRT an option?", "What does TACE involve?", "What monitoring is recommended?"],
-        "monitoring": ["What are the next steps?", "What is the lanreotide dose?"],
-    }
-    found = table.get(intent, list(EXAMPLE_QUESTIONS[:3]))
+    found = SUGGESTIONS.get(intent, list(EXAMPLE_QUESTIONS[:3]))
     if subject_id == "tace" and intent == "procedure_explanation":
         found = ["What are the alternatives to TACE?", "What monitoring is recommended?"]
-    return found
+    return list(found)
 
 
 def topic_suggestions(slot: str, label: str) -> List[str]:
@@ -260,3 +270,28 @@ def figure_matches(user: str, stated: str | None = None, *, within_range: bool =
 
 def figure_not_stated(user: str, kind: str) -> str:
     return f"You wrote {user}; the cited statements give no {FIGURE_KIND_NOUNS.get(kind, kind)}."
+
+
+def mentions(documents: Sequence[str]) -> str:
+    """After a citation: what the sentence names in its own words, which carebot has not checked."""
+    return f"; mentions: {'; '.join(documents)}"
+
+
+def _check_vocabulary() -> None:
+    """The catalogue's tables against the vocabulary declared once in knowledge.schema, at import: a new
+    case-slot value, clinical intent or topic without its words here fails start-up, not a conversation."""
+    from knowledge.schema import CASE_SLOT_VALUES, CLINICAL_INTENTS, Topic
+
+    problems = []
+    for slot, values in CASE_SLOT_VALUES.items():
+        missing = [v for v in values if v not in FACT_LABELS.get(slot, {})]
+        if missing:
+            problems.append(f"FACT_LABELS[{slot!r}] lacks {missing}")
+    for table, name in ((TOPIC_LABELS, "TOPIC_LABELS"), (SUGGESTIONS, "SUGGESTIONS")):
+        if set(table) != {i.value for i in CLINICAL_INTENTS} or set(table) != {t.value for t in Topic}:
+            problems.append(f"{name} keys {sorted(table)} are not the clinical intents/topics")
+    if problems:
+        raise RuntimeError("dialogues/catalogue.py: " + "; ".join(problems))
+
+
+_check_vocabulary()

@@ -38,6 +38,7 @@ def cite(match: Match, facts: Optional[Dict[str, Optional[str]]] = None, label: 
         text=s.text,
         source=SourceRef.construct(kind=s.source.kind.value, title=s.source.title),
         citation=s.citation,
+        mentions=list(s.mentions),
         caveat=" ".join(parts) or None,
     )
 
@@ -59,7 +60,9 @@ def split_by_facts(matches: Sequence[Match], facts: Dict[str, Optional[str]], ke
     known = _known(facts)
     shown = [m for m in matches if keep_contradicted or m.applicability is not Applicability.contradicted]
     notes: List[str] = []
-    excluded: List[str] = []
+    # every treatment the conversation excluded that these statements name, shown with a caveat or not
+    excluded: List[str] = list(dict.fromkeys(
+        label(b.entity) for m in matches for b in m.blocked if b.reason is BlockReason.excluded))
     for m in matches:
         if m.applicability is not Applicability.contradicted or keep_contradicted:
             continue
@@ -69,8 +72,6 @@ def split_by_facts(matches: Sequence[Match], facts: Dict[str, Optional[str]], ke
                 notes.append(note)
         for block in m.blocked:
             if block.reason is BlockReason.excluded:
-                if label(block.entity) not in excluded:
-                    excluded.append(label(block.entity))
                 continue
             note = catalogue.left_out_blocked(label(block.entity), block.needs, known)
             if note not in notes:
@@ -98,6 +99,11 @@ def split_by_facts(matches: Sequence[Match], facts: Dict[str, Optional[str]], ke
     return shown, notes, used
 
 
+def cited_as(statement: CitedStatement) -> str:
+    """The citation, then what the sentence itself names: "Guidelines, evidence brief 1, ref. 1; mentions: ..."."""
+    return statement.citation + (catalogue.mentions(statement.mentions) if statement.mentions else "")
+
+
 def plain_text(reply_lead: Sequence[str], statements: Sequence[CitedStatement], notes: Sequence[str],
                safety: Optional[str]) -> str:
     """The reply as plain text: what a terminal prints and a notification shows."""
@@ -110,7 +116,7 @@ def plain_text(reply_lead: Sequence[str], statements: Sequence[CitedStatement], 
             continue
         lines = [f"{SOURCE_HEADINGS[kind]}:"]
         for s in group:
-            lines.append(f"  \u201c{s.text}\u201d ({s.citation})")
+            lines.append(f"  \u201c{s.text}\u201d ({cited_as(s)})")
             if s.caveat:
                 lines.append(f"    {s.caveat}")
         parts.append("\n".join(lines))

@@ -25,10 +25,12 @@ from nlu.types import CASE_FACT_ENTITIES, SUBJECT_ENTITIES, UNKNOWN, Assertion, 
 
 # "<progressed> on|after|despite <treatment>": the words between a progression phrase and the treatment
 _PROGRESSED_ON = re.compile(
-    r"^[\s,]*(?:(?:while|whilst)\s+)?(?:on|after|through|despite|with|post|following|under|of)?\s*"
-    r"(?:the\s+|her\s+|his\s+|their\s+|prior\s+|previous\s+)?$",
+    r"^[\s,:-]*(?:[\w/-]+\s+){0,4}?(?:on|after|through|despite|with|post|following|under|of)\s+"
+    r"(?:[\w/-]+\s+){0,3}?$|^\s*$",
     re.I,
 )
+# words that end the tie: "progressed, but TACE went well", "progressed and we plan TACE"
+_BREAKS_TIE = re.compile(r"[.;?!]|\b(?:but|and|or|so|then|plan\w*|consider\w*|before|vs|versus|instead)\b", re.I)
 # "<treatment> failed" / "everolimus has failed": the treatment comes first
 _TREATMENT_FAILED = re.compile(r"^\s*(?:has|have|had|was|is|has now|already)?\s*$", re.I)
 
@@ -87,7 +89,9 @@ def _read_prior_therapy(text: str, entities: Sequence[Entity], reading: FactRead
         p_start, p_end = progression.start or 0, progression.end or 0
         for subject in subjects:
             s_start, s_end = subject.start or 0, subject.end or 0
-            tied = (s_start >= p_end and _PROGRESSED_ON.match(text[p_end:s_start])) or (
+            gap = text[p_end:s_start] if s_start >= p_end else ""
+            tied = (s_start >= p_end and len(gap) <= 48 and not _BREAKS_TIE.search(gap)
+                    and _PROGRESSED_ON.match(gap)) or (
                 s_end <= p_start and progression.text.lower().startswith("fail")
                 and _TREATMENT_FAILED.match(text[s_end:p_start]))
             if tied and subject.value not in target:

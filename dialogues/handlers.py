@@ -5,6 +5,7 @@ handler needs first, see `dialogues.manager.ROUTES`) and return a `Reply`.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -39,6 +40,7 @@ class TurnContext:
     not_noted: List[str] = field(default_factory=list)  # catalogue lines: facts read but not stored
     unknowns: List[Unknown] = field(default_factory=list)
     prior_therapy: List[str] = field(default_factory=list)  # what the disease progressed on, this message
+    hypothetical_prior: List[str] = field(default_factory=list)  # ... in a hypothetical ("what if she progressed on X")
     hypothetical_excluded: List[str] = field(default_factory=list)  # excluded for this answer only
     qualifier_notes: List[str] = field(default_factory=list)  # population / indication notes
     follow_up: bool = False  # the message continues the last question (pronoun, "and ...", a new fact)
@@ -70,6 +72,8 @@ class TurnContext:
         said: List[str] = []
         if self.new_facts:
             said.append(catalogue.noted(catalogue.fact_label(k, v) for k, v in self.new_facts.items()))
+        if self.prior_therapy:
+            said.append(catalogue.excluded_now([self.label(e) for e in self.prior_therapy]))
         said.extend(self.not_noted)
         if self.hypothetical:
             said.append(catalogue.hypothetical([catalogue.fact_label(k, v) for k, v in self.hypothetical.items()]))
@@ -158,15 +162,16 @@ def procedure_explanation(ctx: TurnContext) -> Reply:
 
 def next_steps(ctx: TurnContext) -> Reply:
     """About the subjects named, or the options for the case (minus what it progressed on or failed)."""
-    named = [e for slot in ("drug", "procedure") for e in ctx.mentioned.get(slot, []) if e not in ctx.prior_therapy]
+    tried = {*ctx.prior_therapy, *ctx.hypothetical_prior}
+    named = [e for slot in ("drug", "procedure") for e in ctx.mentioned.get(slot, []) if e not in tried]
     if not named and ctx.follow_up and ctx.state.focus in ("drug", "procedure"):
         named = [e for e in [ctx.state.slots.get(ctx.state.focus)] if e and e not in ctx.excluded]
     if named:
         return answer(ctx, Topic.next_steps, named[0], ctx.query(Topic.next_steps, named), keep_contradicted=True)
     lead = []
-    if ctx.prior_therapy or ctx.hypothetical_excluded:
-        tried = ctx.prior_therapy or ctx.hypothetical_excluded
-        lead = [catalogue.prior_therapy(ctx.label(tried[0]))]
+    if tried:
+        first = (ctx.prior_therapy or ctx.hypothetical_prior)[0]
+        lead = [catalogue.prior_therapy(ctx.label(first))]
     return answer(ctx, Topic.next_steps, None, _case_options(ctx), lead=lead)
 
 
@@ -186,15 +191,31 @@ def monitoring(ctx: TurnContext) -> Reply:
     named = [e for slot in ("test", "drug", "procedure") for e in ctx.mentioned.get(slot, [])]
     if not named and ctx.follow_up and ctx.state.focus:
         named = [e for e in [ctx.state.slots.get(ctx.state.focus)] if e]
-    procedures = set(ctx.kb.lexicon.ids_of_type(EntityType.procedure))
-    drugs = set(ctx.kb.lexicon.ids_of_type(EntityType.drug)) | set(ctx.kb.lexicon.ids_of_type(EntityType.drug_class))
-    general = [m for m in ctx.query(Topic.monitoring) if not (procedures | drugs) & set(m.statement.entities)]
+    general = [m for m in ctx.query(Topic.monitoring) if _about_the_case(ctx, m)]
     if named:
         specific = ctx.query(Topic.monitoring, named)
         if specific:
             seen = {m.statement.id for m in specific}
             return answer(ctx, Topic.monitoring, named[0], specific + [m for m in general if m.statement.id not in seen])
     return answer(ctx, Topic.monitoring, None, general)
+
+
+def ruled_out(ctx: TurnContext, subject: str) -> List[str]:
+    """Why a treatment does not apply to this case, said even when carebot only asks what the user wants to
+    know about it: a clarifying question must not read as if the treatment were still an option."""
+    if subject in ctx.excluded:
+        return [catalogue.caveat_excluded(ctx.label(subject))]
+    facts = {k: v for k, v in ctx.facts.items() if v}
+    needs = {slot: values for slot, values in ctx.kb.lexicon.requires(subject).items()
+             if facts.get(slot) and facts[slot] not in values}
+    return [catalogue.caveat_blocked(ctx.label(subject), needs, facts)] if needs else []
+
+
+def _about_the_case(ctx: TurnContext, match: Match) -> bool:
+    """The case's own follow-up (CgA, imaging, prognosticators), not what to watch after one treatment: a
+    statement that names a test, or names nothing."""
+    types = {ctx.kb.lexicon.entries[e].type for e in match.statement.entities if e in ctx.kb.lexicon.entries}
+    return not types or EntityType.test in types
 
 
 def case_update(ctx: TurnContext) -> Reply:
@@ -215,11 +236,25 @@ CLINICAL = {
 
 # --- clarifying questions ----------------------------------------------------------------------
 
+# "what's the procedure next week?": the knowledge base says what is planned, so that is the answer.
+THE_PLANNED_PROCEDURE = re.compile(
+    r"\b(?:next (?:week|wk)|planned|scheduled|upcoming|booked|coming up|her procedure|the procedure)\b", re.I)
+_PLANNED_STATEMENT = re.compile(r"\b(?:planned for|scheduled for)\b", re.I)
+
+
+def planned_procedure(ctx: TurnContext) -> Reply:
+    """The statements that say which procedure the case is planned for, instead of asking which one."""
+    matches = [m for m in ctx.query(Topic.next_steps) if _PLANNED_STATEMENT.search(m.statement.text)]
+    return answer(ctx, Topic.procedure_explanation, None, matches)
+
+
 def ask_for(slot: str, topic: Topic):
     """A clarifier offering the subjects the knowledge base has statements on for this topic."""
     entity_type = {"drug": EntityType.drug, "procedure": EntityType.procedure}[slot]
 
     def ask(ctx: TurnContext) -> Reply:
+        if slot == "procedure" and THE_PLANNED_PROCEDURE.search(ctx.text):
+            return planned_procedure(ctx)
         options = ctx.kb.entities_with_topic(topic, entity_type)
         from dialogues.state import Pending
 
@@ -289,7 +324,7 @@ def low_confidence(ctx: TurnContext) -> Reply:
     if named:
         slot, subject = named[0]
         label = ctx.label(subject)
-        return ctx.reply(ReplyKind.clarify, lead=[catalogue.ask_topic(label)],
+        return ctx.reply(ReplyKind.clarify, lead=[catalogue.ask_topic(label), *ruled_out(ctx, subject)],
                          suggestions=catalogue.topic_suggestions(slot, label))
     return ctx.reply(ReplyKind.fallback, lead=[catalogue.LOW_CONFIDENCE, catalogue.CAPABILITIES],
                      suggestions=list(catalogue.EXAMPLE_QUESTIONS))

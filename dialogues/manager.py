@@ -87,7 +87,21 @@ _SHORT_ACTING_FIGURE = re.compile(
     r"|s\.?c\.?|subcut\w*|sub-?q|i\.?v\.?|intravenous\w*|short[- ]acting|immediate[- ]release)\b",
     re.I,
 )
+# An unknown drug taken together with the subject: "pt on itraconazole", "she's also on", "with", "interaction".
+_COMEDICATION = re.compile(
+    r"\b(?:also on|(?:is|she's|shes|he's|pt|patient|currently|already) (?:also )?on|taking|takes|with|plus|together"
+    r"|interact\w*|concurrent\w*|concomitant\w*|co-?administ\w*|combin\w*|alongside)\b",
+    re.I,
+)
+# "what's the procedure next week?", "what is she booked in for next wk": which procedure, not what it involves
+_ASKS_WHICH_PROCEDURE = re.compile(r"\b(?:what|which)\b", re.I)
+_CHANGE_VERB = re.compile(
+    r"\b(?:increase|increasing|decrease|decreasing|reduce|reducing|raise|lower|double|halve|titrate|uptitrate"
+    r"|escalate|bump)\s+(?:the\s+|her\s+|his\s+)?$|\bup\s+(?:the|her|his)\s+$",
+    re.I,
+)
 _DOSE = re.compile(r"\bdos(?:e|es|ing|age)\b", re.I)
+_WHAT_ABOUT = re.compile(r"^\W*(?:and\s+)?(?:what|how)\s+about\b", re.I)
 # "the first one" / "2nd" answering a clarifying question that offered options.
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2,
              "three": 2, "fourth": 3, "4th": 3, "four": 3, "last": -1}
@@ -121,21 +135,33 @@ class DialogueManager:
         ctx.intent = intent
         ctx.follow_up = bool(_FOLLOW_UP.search(text)) and not any(ctx.mentioned.values())
         named_known = any(ctx.mentioned.get(slot) for slot in ("drug", "procedure"))
-        if ctx.unknowns and not named_known and intent in CLINICAL_INTENTS + ("out_of_scope", "case_update",
-                                                                              FALLBACK_INTENT):
+        comedication = self._comedication(ctx, text, intent)
+        if comedication:
+            ctx.intent = intent = comedication
+        elif ctx.unknowns and not named_known and intent in CLINICAL_INTENTS + ("out_of_scope", "case_update",
+                                                                                FALLBACK_INTENT):
             self._forget_subject(ctx)
             return self._finish(ctx, handlers.unknown_terms(ctx))
+        if intent in (FALLBACK_INTENT, "out_of_scope", "next_steps") and not named_known \
+                and handlers.THE_PLANNED_PROCEDURE.search(text) and _ASKS_WHICH_PROCEDURE.search(text):
+            return self._finish(ctx, handlers.planned_procedure(ctx))
+        if intent == "case_update" and ctx.hypothetical and not ctx.new_facts:
+            intent = ctx.intent = self._best_clinical(ctx)  # a hypothetical is always a question
         if intent == "case_update" and not (ctx.new_facts or ctx.not_noted or ctx.prior_therapy) \
                 and not ctx.state.pending:
             intent = ctx.intent = FALLBACK_INTENT  # states no fact: not a case update
+        if intent == "procedure_explanation" and ctx.mentioned.get("drug") and not ctx.mentioned.get("procedure"):
+            intent = ctx.intent = "next_steps"  # "should she stay on lanreotide?" names no procedure
         route = ROUTES.get(intent, FALLBACK)
         self._fill_subject(ctx)
+        if ctx.unknowns and (named_known or comedication):
+            self._name_unknowns_beside(ctx, comedication is not None)
         if self._asks_dose_change(ctx, text, intent):
             return self._finish(ctx, handlers.no_adjustments(ctx))
-        if "octreotide-short-acting" in ctx.mentioned.get("drug", []):
+        if "octreotide-short-acting" in ctx.mentioned.get("drug", []) or (
+                not ctx.mentioned.get("drug") and state.slots.get("drug") == "octreotide"
+                and (intent in CLINICAL_INTENTS or ctx.follow_up) and _SHORT_ACTING_FIGURE.search(text)):
             return self._finish(ctx, handlers.short_acting(ctx))
-        if ctx.unknowns and named_known:
-            self._name_unknowns_beside(ctx)
         missing = [slot for slot in route.needs if not state.slots.get(slot)]
         if intent == "dosing" and ctx.mentioned.get("procedure"):
             missing = []  # "PRRT dose?": answered about PRRT (no dosing statement), never another drug
@@ -184,6 +210,7 @@ class DialogueManager:
         if indications:
             ctx.qualifier_notes.append(catalogue.indication_note(indications))
         ctx.prior_therapy = reading.prior_therapy
+        ctx.hypothetical_prior = reading.hypothetical_prior
         ctx.hypothetical_excluded = self._expand_tried(reading.hypothetical_prior)
         for entity_id in self._expand_tried(reading.prior_therapy):
             if entity_id not in state.excluded:
@@ -210,18 +237,35 @@ class DialogueManager:
                         expanded.append(covered)
         return expanded
 
+    def _best_clinical(self, ctx: TurnContext) -> str:
+        ranked = [r.name for r in ctx.parse.ranking if r.name in CLINICAL_INTENTS]
+        return ranked[0] if ranked else "next_steps"
+
     def _asks_dose_change(self, ctx: TurnContext, text: str, intent: str) -> bool:
         if any(e.entity == "dose_change" for e in ctx.parse.entities):
             return True
+        for entity in ctx.parse.entities:  # "increase the octreotide?", "halve her everolimus"
+            if entity.entity in ("drug", "class") and _CHANGE_VERB.search(text[: entity.start or 0]):
+                return True
         return (intent == "dosing" or bool(_DOSE.search(text))) and bool(_ADJUSTMENT.search(text))
 
-    def _name_unknowns_beside(self, ctx: TurnContext) -> None:
+    def _comedication(self, ctx: TurnContext, text: str, intent: str) -> Optional[str]:
+        """'she's also on clarithromycin, does that change it' after an everolimus answer: an unknown drug taken
+        with the conversation's drug. Returns the intent to answer with (the last question's), else None."""
+        if ctx.mentioned.get("drug") or not any(u.kind == "drug" for u in ctx.unknowns):
+            return None
+        if not ctx.state.slots.get("drug") or not _COMEDICATION.search(text):
+            return None
+        return ctx.state.last_intent if ctx.state.last_intent in CLINICAL_INTENTS else "dosing"
+
+    def _name_unknowns_beside(self, ctx: TurnContext, comedication: bool = False) -> None:
         """Unknown things named beside a known subject: say what there is nothing on first, then answer
         only about the known subject ("everolimus dose, pt on itraconazole")."""
         names = handlers.unknown_names(ctx)
         drugs = [u.name for u in ctx.unknowns if u.kind == "drug" and u.name]
-        subject = next(iter(ctx.mentioned.get("drug", [])), None)
-        if subject and drugs:
+        subject = next(iter(ctx.mentioned.get("drug", [])), None) or (ctx.state.slots.get("drug") if comedication else None)
+        taken_with = comedication or ctx.intent == "dosing" or bool(_COMEDICATION.search(ctx.text))
+        if subject and drugs and taken_with:
             ctx.lead_extra.append(catalogue.comedication(ctx.label(subject), drugs))
             names = [n for n in names if n not in drugs]
         if names:
@@ -256,11 +300,15 @@ class DialogueManager:
         last = state.last_intent
         if last in CLINICAL_INTENTS and mentioned_subject and _CORRECTION.search(text):
             return last
-        if parsed in (FALLBACK_INTENT, "affirm", "deny", "case_update") and last in CLINICAL_INTENTS:
-            if mentioned_subject and _FOLLOW_UP.search(text):
+        qualified = bool(ctx.qualifier_notes)  # "what about in a kid", "and in pregnancy?"
+        if parsed in (FALLBACK_INTENT, "affirm", "deny", "case_update", "out_of_scope") and last in CLINICAL_INTENTS:
+            if (mentioned_subject or qualified) and _FOLLOW_UP.search(text):
                 return last
         if parsed in (FALLBACK_INTENT, "out_of_scope") and ctx.new_facts and not mentioned_subject:
             return "case_update"
+        treatment = any(ctx.mentioned.get(s) for s in ("drug", "procedure"))
+        if parsed == FALLBACK_INTENT and treatment and _WHAT_ABOUT.search(text):
+            return last if last in CLINICAL_INTENTS else "next_steps"  # "what about surgery?": is it an option
         return parsed
 
     def _reanswer(self, ctx: TurnContext) -> bool:

@@ -43,6 +43,8 @@ class CitedStatement(Model):
     text: str
     source: SourceRef
     citation: str
+    # Documents the sentence names in its own text: shown as "mentions: ...", never as the source.
+    mentions: List[str] = Field(default_factory=list)
     # Catalogue text saying what the statement depends on ("Applies if SSTR-positive."), if anything.
     caveat: Optional[str] = None
 

@@ -19,6 +19,12 @@ from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import spacy
 import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
@@ -145,48 +151,34 @@ def reader_for(path: str = str(RULES_PATH)) -> AssertionReader:
     return AssertionReader(load_rules(Path(path)))
 
 
-def _register() -> None:
-    """The Rasa component; kept apart so `AssertionReader` is usable (and testable) without Rasa."""
-    from rasa.engine.graph import ExecutionContext, GraphComponent
-    from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-    from rasa.engine.storage.resource import Resource
-    from rasa.engine.storage.storage import ModelStorage
-    from rasa.shared.nlu.constants import ENTITIES, TEXT
-    from rasa.shared.nlu.training_data.message import Message
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class ContextAssertion(GraphComponent):
+    """Adds `assertion` (affirmed | negated | hypothetical | uncertain | other_experiencer) to every entity."""
 
-    @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-    class ContextAssertion(GraphComponent):
-        """Adds `assertion` (affirmed | negated | hypothetical | uncertain | other_experiencer) to every entity."""
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        # the extra rules to load; null means nlu/assertion_rules.yml
+        return {"rules_path": None}
 
-        @staticmethod
-        def get_default_config() -> Dict[Text, Any]:
-            # the extra rules to load; null means nlu/assertion_rules.yml
-            return {"rules_path": None}
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        return rules_fingerprint(Path(config.get("rules_path") or RULES_PATH))
 
-        @classmethod
-        def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
-            return rules_fingerprint(Path(config.get("rules_path") or RULES_PATH))
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._reader = reader_for(str(config.get("rules_path") or RULES_PATH))
 
-        def __init__(self, config: Dict[Text, Any]) -> None:
-            self._reader = reader_for(str(config.get("rules_path") or RULES_PATH))
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> ContextAssertion:
+        return cls({**cls.get_default_config(), **config})
 
-        @classmethod
-        def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                   execution_context: ExecutionContext) -> "ContextAssertion":
-            return cls({**cls.get_default_config(), **config})
-
-        def process(self, messages: List[Message]) -> List[Message]:
-            for message in messages:
-                entities = message.get(ENTITIES) or []
-                if not entities:
-                    continue
-                spans = [(e.get("start", 0), e.get("end", 0), str(e.get("entity", ""))) for e in entities]
-                statuses = self._reader.read(message.get(TEXT) or "", spans)
-                message.set(ENTITIES, [{**e, "assertion": s.value} for e, s in zip(entities, statuses)],
-                            add_to_output=True)
-            return messages
-
-    globals()["ContextAssertion"] = ContextAssertion
-
-
-_register()
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = message.get(ENTITIES) or []
+            if not entities:
+                continue
+            spans = [(e.get("start", 0), e.get("end", 0), str(e.get("entity", ""))) for e in entities]
+            statuses = self._reader.read(message.get(TEXT) or "", spans)
+            message.set(ENTITIES, [{**e, "assertion": s.value} for e, s in zip(entities, statuses)],
+                        add_to_output=True)
+        return messages

@@ -26,10 +26,12 @@ import rasa.shared.utils.io
 
 from knowledge.loader import LEXICON_PATH, load_lexicon_file
 from knowledge.schema import LexiconFile
+from nlu.drugs import DrugVocabulary, compile_vocabulary, vocabulary_fingerprint
 from nlu.matcher import TermMatcher, lexicon_patterns
 from nlu.types import CASE_FACT_ENTITIES, CLINICAL_INTENTS
 
 _LEXICON_FILE = "lexicon.json"
+_DRUGS_FILE = "drugs.json"
 
 
 def _lexicon_path(config: Dict[Text, Any]) -> Path:
@@ -52,7 +54,13 @@ def lexicon_fingerprint(config: Dict[Text, Any]) -> Text:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
-    """Drugs, procedures, tests and case facts from the knowledge base's lexicon."""
+    """Drugs, procedures, tests, case facts and qualifiers from the knowledge base's lexicon, and
+    drugs it does not know from the drug vocabulary (nlu.drugs).
+
+    `train` compiles the vocabulary (seconds: it reads the drug-named-entity-recognition package)
+    into a table stored beside the lexicon, so `load` reads it back in milliseconds and the
+    package is never imported when serving.
+    """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -61,13 +69,19 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
             "lexicon_path": None,
             # difflib ratio a misspelt word needs to resolve to a known drug ("lanreotid")
             "fuzzy_cutoff": 0.85,
-            # shorter words are never fuzzy-matched or guessed to be unknown drugs
+            # shorter words are never fuzzy-matched to a known drug
             "fuzzy_min_length": 6,
+            # recognise drugs the lexicon does not know from the compiled drug vocabulary
+            "drug_vocabulary": True,
         }
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
-        return lexicon_fingerprint(config)
+        # the compiled vocabulary also depends on the package version and nlu/drugs.py
+        digest = hashlib.sha256(lexicon_fingerprint(config).encode())
+        if config.get("drug_vocabulary", True):
+            digest.update(vocabulary_fingerprint().encode())
+        return digest.hexdigest()
 
     def __init__(
         self,
@@ -75,14 +89,16 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
         model_storage: ModelStorage,
         resource: Resource,
         lexicon: Optional[LexiconFile] = None,
+        vocabulary: Optional[DrugVocabulary] = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._lexicon = lexicon
+        self._vocabulary = vocabulary
         self._matcher: Optional[TermMatcher] = None
         if lexicon is not None:
-            self._build(lexicon)
+            self._build(lexicon, vocabulary)
 
     @classmethod
     def create(
@@ -94,16 +110,24 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
     ) -> "LexiconEntityExtractor":
         return cls(config, model_storage, resource)
 
-    def _build(self, lexicon: LexiconFile) -> None:
+    def _build(self, lexicon: LexiconFile, vocabulary: Optional[DrugVocabulary]) -> None:
         self._lexicon = lexicon
+        self._vocabulary = vocabulary
         self._matcher = TermMatcher.from_lexicon(
             lexicon,
+            vocabulary,
             fuzzy_cutoff=float(self._config["fuzzy_cutoff"]),
             fuzzy_min_length=int(self._config["fuzzy_min_length"]),
         )
 
     def train(self, training_data: TrainingData) -> Resource:
-        self._build(configured_lexicon(self._config))
+        lexicon = configured_lexicon(self._config)
+        vocabulary = None
+        if self._config["drug_vocabulary"]:
+            from spacy.lang.en.stop_words import STOP_WORDS
+
+            vocabulary = compile_vocabulary(lexicon, STOP_WORDS)
+        self._build(lexicon, vocabulary)
         self.persist()
         return self._resource
 
@@ -112,6 +136,8 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
             return
         with self._model_storage.write_to(self._resource) as directory:
             rasa.shared.utils.io.write_text_file(self._lexicon.json(), directory / _LEXICON_FILE)
+            if self._vocabulary is not None:
+                rasa.shared.utils.io.write_text_file(self._vocabulary.to_json(), directory / _DRUGS_FILE)
 
     @classmethod
     def load(
@@ -124,15 +150,18 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
     ) -> "LexiconEntityExtractor":
         with model_storage.read_from(resource) as directory:
             lexicon = LexiconFile.parse_file(directory / _LEXICON_FILE)
-        return cls(config, model_storage, resource, lexicon)
+            drugs = directory / _DRUGS_FILE
+            vocabulary = DrugVocabulary.from_json(drugs.read_text(encoding="utf-8")) if drugs.is_file() else None
+        return cls(config, model_storage, resource, lexicon, vocabulary)
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._matcher is None:
             raise RuntimeError("LexiconEntityExtractor used before training; retrain the model")
         for message in messages:
             text = message.get(TEXT) or ""
-            found = [
-                {
+            found = []
+            for f in self._matcher.find(text):
+                entity = {
                     "entity": f.entity,
                     "value": f.value,
                     "start": f.start,
@@ -140,8 +169,9 @@ class LexiconEntityExtractor(GraphComponent, EntityExtractorMixin):
                     "confidence_entity": 1.0,
                     "literal": f.text,
                 }
-                for f in self._matcher.find(text)
-            ]
+                if f.name is not None:  # only a vocabulary or curated name, never the user's word
+                    entity["name"] = f.name
+                found.append(entity)
             entities = self.add_extractor_name(found)
             message.set(ENTITIES, message.get(ENTITIES, []) + entities, add_to_output=True)
         return messages
@@ -180,7 +210,8 @@ class LexiconFeaturizer(RegexFeaturizer):
 # opens with an auxiliary ("is she ...", "do we ..."); "lesions are unresectable" asks nothing.
 _QUESTION = re.compile(
     r"\?|\b(?:what|how|which|when|why|options?|next|plan|dose|dosing)\b"
-    r"|^\W*(?:is|are|do|does|did|should|shall|can|could|would|will|any)\b",
+    r"|(?:^|[,;:.\-\u2013\u2014]\s*)(?:is|are|do|does|did|should|shall|can|could|would|will|any)\b"
+    r"|\b(?:should|shall|can|could|would|do) (?:we|i|you|she|he)\b",
     re.IGNORECASE,
 )
 

@@ -17,7 +17,12 @@ from nlu.parser import Parser
 from nlu.types import FALLBACK_INTENT
 
 OUT_OF_SCOPE = "out_of_scope"
-HELDOUT_PATH = Path(__file__).resolve().parent.parent / "tests" / "nlu" / "heldout.yml"
+_TEST_NLU_DIR = Path(__file__).resolve().parent.parent / "tests" / "nlu"
+HELDOUT_PATH = _TEST_NLU_DIR / "heldout.yml"
+# Issue 11's fresh phrasing: the dev split is for error analysis, the validation split is only
+# ever scored in aggregate (`carebot eval nlu --data ... --summary-only`).
+FRESH_DEV_PATH = _TEST_NLU_DIR / "fresh_dev.yml"
+FRESH_VALIDATION_PATH = _TEST_NLU_DIR / "fresh_validation.yml"
 
 Pair = Tuple[str, str]
 

@@ -17,7 +17,9 @@ from knowledge.loader import LEXICON_PATH
 NLU_DIR = Path(__file__).resolve().parent
 CONFIG_PATH = NLU_DIR / "config.yml"
 DATA_DIR = NLU_DIR / "data"
-_FINGERPRINTED_CODE = ("components.py", "matcher.py")
+# Everything under nlu/ that shapes what the model says: a change to any of them retrains.
+_FINGERPRINTED_CODE = ("components.py", "matcher.py", "drugs.py", "assertion.py", "assertion_rules.yml",
+                       "intent_rules.py")
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,8 @@ def fingerprint(config: Path = CONFIG_PATH, data_dir: Path = DATA_DIR, lexicon: 
 
     digest = hashlib.sha256()
     digest.update(f"rasa=={version('rasa')}\n".encode())
+    digest.update(f"drug-named-entity-recognition=={version('drug-named-entity-recognition')}\n".encode())
+    digest.update(f"medspacy=={version('medspacy')}\n".encode())
     inputs = [config, lexicon, *sorted(data_dir.glob("*.yml")), *(NLU_DIR / name for name in _FINGERPRINTED_CODE)]
     for path in inputs:
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from dialogues.compose import cited_as
 from dialogues.types import CitedStatement, Reply
 from knowledge.schema import SOURCE_HEADINGS
 
@@ -229,7 +230,7 @@ def _statement_blocks(statement: CitedStatement, limits: Limits) -> List[Block]:
         for piece in _wrap(line, limits.max_text - len("> "))
     ]
     blocks = [_section(chunk) for chunk in _pack_lines(quoted, limits.max_text)]
-    details = [f"Source: {statement.citation}"] + ([statement.caveat] if statement.caveat else [])
+    details = [f"Source: {cited_as(statement)}"] + ([statement.caveat] if statement.caveat else [])
     blocks.extend(_context(details, limits))
     return blocks
 

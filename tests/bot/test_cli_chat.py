@@ -28,7 +28,7 @@ def test_piped_chat_answers_and_is_quiet(tmp_path: Path) -> None:
     result = run(["run"], "lanreotide dose?\nand how is it given?\n", tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("120 mg") >= 2 and "deep subcutaneous" in result.stdout
-    assert "Lanreotide Injection, FDA label" in result.stdout and "Decision support only" in result.stdout
+    assert "FDA drug label, evidence brief 1" in result.stdout and "Decision support only" in result.stdout
     for noise in ("Warning", "tensorflow", "DEBUG", "INFO"):
         assert noise not in result.stderr, result.stderr
 

@@ -143,7 +143,7 @@ def test_ssa_progression_leaves_out_the_ssa_lines(talk) -> None:
          ("drug", "octreotide", "octreotide LAR"))
     reply = talk("options?", "next_steps")
     assert "guidelines-option-ssa" not in reply.statement_ids
-    assert re.search(r"left out: .*octreotide", reply.text, re.I)
+    assert re.search(r"excluded from the options: .*octreotide", reply.text, re.I)
 
 
 def test_hypothetical_progression_on_a_drug_is_not_remembered(talk) -> None:
@@ -170,7 +170,7 @@ def test_unknown_word_without_a_name_is_never_echoed(talk) -> None:
 def test_comedication_is_named(talk) -> None:
     reply = talk("everolimus dose, pt on itraconazole", "dosing", ("drug", "everolimus", "everolimus"),
                  ("drug", "unknown", "itraconazole", A, "itraconazole"))
-    assert "No statement covers everolimus with itraconazole" in reply.text
+    assert "no statement covers everolimus with itraconazole" in reply.text
     assert "guidelines-systemic-everolimus-sunitinib" in reply.statement_ids
 
 
@@ -197,3 +197,10 @@ def test_wrong_dose_is_named_and_never_called_correct(talk) -> None:
     reply = talk("lanreotide 90 mg ok?", "dosing", ("drug", "lanreotide", "lanreotide"))
     assert "You wrote 90 mg" in reply.text and "120 mg" in reply.text
     assert not re.search(r"\bcorrect\b", reply.text, re.I)
+
+
+def test_a_clarifying_question_still_says_the_treatment_is_ruled_out(talk) -> None:
+    talk("poorly differentiated", "case_update", ("differentiation", "poorly", "poorly differentiated"))
+    reply = talk("lanreotide hmm", "nlu_fallback", ("drug", "lanreotide", "lanreotide"))
+    assert reply.kind.value == "clarify"
+    assert "Does not apply to lanreotide in this case" in reply.text and "poorly differentiated" in reply.text

@@ -15,6 +15,7 @@ def test_check_is_clean(capsys: pytest.CaptureFixture) -> None:
     assert main(["kb", "check"]) == 0
     out = capsys.readouterr().out
     assert "45 statements" in out and "guideline 21" in out and "word for word" in out
+    assert "names only what its seed gives" in out and "is tagged with it" in out
 
 
 def test_export_has_the_documented_shape(capsys: pytest.CaptureFixture) -> None:
@@ -26,6 +27,9 @@ def test_export_has_the_documented_shape(capsys: pytest.CaptureFixture) -> None:
         assert {"kind", "title"} <= set(record["source"])
         assert record["source"]["kind"] in {"guideline", "drug_label", "research"}
         assert record["text"] and record["citation"] and record["topics"]
+        assert isinstance(record["mentions"], list)
+    (acr,) = [r for r in records if r["id"] == "acr-2022-comparable-alternatives"]
+    assert acr["mentions"] == ["ACR Appropriateness Criteria, 2022 update"]
 
 
 def test_search_by_synonym(capsys: pytest.CaptureFixture) -> None:

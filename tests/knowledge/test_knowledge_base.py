@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from knowledge import Applicability, EntityType, SourceKind, Topic, default_knowledge
+from knowledge.checks import citation_problems, untagged_treatment_problems
 from knowledge.seeds import SEEDS_DIR, coverage_problems, load_seeds
 
 SHARED_SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
@@ -45,12 +46,106 @@ def test_citations_are_consistent_per_source() -> None:
         assert seen.setdefault((s.source.title, s.source.seed), s.citation) == s.citation
 
 
-def test_named_guidelines_and_label_are_cited_specifically() -> None:
-    titles = {s.source.title for s in kb.statements}
-    assert "ACR Appropriateness Criteria: Management of Liver Cancer, 2022 update" in titles
-    assert "ESMO Clinical Practice Guidelines for GEP-NENs, 2020" in titles
-    assert "Lanreotide Injection, FDA prescribing information" in titles
-    assert kb.get("lanreotide-label-dosage").source.kind is SourceKind.drug_label
+def test_citations_say_only_what_the_seeds_give() -> None:
+    assert citation_problems(load_seeds(), kb.statements) == []
+    acr = kb.get("acr-2022-comparable-alternatives")
+    assert acr.citation == "Guidelines, evidence brief 1, ref. 1"
+    assert acr.source.title == "Recent guidelines cited as reference 1 of evidence brief 1"
+    assert acr.mentions == ["ACR Appropriateness Criteria, 2022 update"]
+    assert kb.get("esmo-2020-prrt-sstr-positive").mentions == ["ESMO clinical practice guidelines, 2020"]
+    assert kb.get("acr-2022-transarterial-comparable").citation == "Guidelines, evidence brief 2, ref. 1"
+    for s in kb.statements:
+        for claimed in ("ACR", "ESMO", "2020", "2022", "Lanreotide Injection", "prescribing"):
+            assert claimed not in s.citation and claimed not in s.source.title, (s.id, claimed)
+
+
+def test_the_label_is_cited_as_the_seed_names_it() -> None:
+    dosage = kb.get("lanreotide-label-dosage")
+    assert dosage.source.kind is SourceKind.drug_label
+    assert dosage.citation == "FDA drug label, evidence brief 1"  # the sentence carries no marker
+    assert kb.get("lanreotide-label-best-approach").citation == "FDA drug label, evidence brief 1, ref. 2"
+
+
+def test_every_statement_naming_a_treatment_inherits_its_prerequisites() -> None:
+    assert untagged_treatment_problems(kb) == []
+    for sid in ("research-radiolabeled-ssa-promise", "research-radiolabeled-ssa-kidney-marrow"):
+        assert "radiolabeled-ssa" in kb.get(sid).entities
+    assert "resection" in kb.get("guidelines-tace-when-used").entities  # "surgical removal"
+
+
+@pytest.mark.parametrize(
+    "entity, requires",
+    [
+        ("prrt", {"sstr_status": ("positive",)}),
+        ("lutetium-177-dotatate", {"sstr_status": ("positive",)}),
+        ("radiolabeled-ssa", {"sstr_status": ("positive",)}),
+        ("everolimus", {"disease_status": ("progressive",)}),
+        ("sunitinib", {"disease_status": ("progressive",)}),
+        ("lanreotide", {"differentiation": ("well", "moderately"), "resectability": ("unresectable",)}),
+        ("resection", {"resectability": ("resectable",)}),
+        ("octreotide", {}),
+        ("somatostatin-analog", {}),  # a class inherits nothing from its members
+        ("tace", {}),
+        ("no-such-id", {}),
+    ],
+)
+def test_treatment_prerequisites_are_data(entity: str, requires: dict) -> None:
+    assert kb.lexicon.requires(entity) == requires
+
+
+def test_short_acting_octreotide_is_another_product() -> None:
+    for form in ("Sandostatin", "octreotide s.c.", "octreotide IV", "immediate-release octreotide", "octreotide injection"):
+        assert kb.lexicon.resolve(form).id == "octreotide-short-acting", form  # type: ignore[union-attr]
+    for form in ("Sandostatin LAR", "Sandostatin LAR Depot", "octreotide LAR", "octreotide"):
+        assert kb.lexicon.resolve(form).id == "octreotide", form  # type: ignore[union-attr]
+    assert kb.lexicon.label("octreotide-short-acting") == "short-acting octreotide"
+    assert kb.query(None, ["octreotide-short-acting"]) == []
+
+
+def test_radiolabeled_ssa_therapy_is_its_own_entry() -> None:
+    assert kb.lexicon.resolve("177Lu-DOTA-EB-TATE").id == "radiolabeled-ssa"  # type: ignore[union-attr]
+    assert kb.lexicon.resolve("radiolabeled somatostatin analog therapy").id == "radiolabeled-ssa"  # type: ignore[union-attr]
+    assert "radiolabeled somatostatin analog therapy" not in kb.lexicon.forms("prrt")
+
+
+@pytest.mark.parametrize(
+    "topic, entities, expected",
+    [
+        (Topic.procedure_explanation, ["tace"], "research-tace-response-survival"),
+        (Topic.monitoring, ["tace"], "research-tace-response-survival"),
+        (Topic.procedure_explanation, ["rfa"], "research-rfa-symptomatic-response"),
+        (Topic.monitoring, ["rfa"], "research-rfa-symptomatic-response"),
+        (Topic.next_steps, ["resection"], "research-hepatic-resection-survival"),
+        (Topic.procedure_explanation, ["resection"], "research-hepatic-resection-survival"),
+        (Topic.next_steps, [], "research-nelm-prognostic-factors"),
+        (Topic.monitoring, [], "research-nelm-prognostic-factors"),
+        (Topic.next_steps, ["resection"], "research-primary-and-liver-resection"),
+        (Topic.procedure_explanation, ["tae"], "acr-2022-comparable-alternatives"),
+        (Topic.monitoring, ["radiolabeled-ssa"], "research-radiolabeled-ssa-kidney-marrow"),
+        (Topic.monitoring, ["prrt"], "research-radiolabeled-ssa-kidney-marrow"),
+    ],
+)
+def test_relevance_tags(topic: Topic, entities: list, expected: str) -> None:
+    assert expected in ids(kb.query(topic, entities))
+
+
+def test_general_monitoring_statement_names_no_treatment() -> None:
+    """The handler adds it to monitoring after any treatment, so it must not be tied to one."""
+    cga = kb.get("guidelines-monitoring-cga-imaging")
+    assert Topic.monitoring in cga.topics
+    types = {kb.lexicon.entries[e].type for e in cga.entities}
+    assert types == {EntityType.test}
+
+
+def test_resection_of_choice_needs_resectable_disease() -> None:
+    statement = kb.get("research-primary-and-liver-resection")
+    assert Topic.next_steps in statement.topics and "resection" in statement.entities
+    assert {slot.value: v for slot, v in statement.conditions.items()} == {"resectability": ["resectable"]}
+
+
+def test_tae_and_tace_both_explained() -> None:
+    found = [kb.get(sid) for sid in ids(kb.query(Topic.procedure_explanation, ["tae", "tace"]))]
+    assert any("tae" in s.entities for s in found) and any("tace" in s.entities and "tae" not in s.entities for s in found)
 
 
 def test_a_statement_that_states_a_dose_lists_the_drug() -> None:

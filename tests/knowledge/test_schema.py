@@ -122,3 +122,38 @@ def test_all_or_nothing(tmp_path: Path) -> None:
     (directory / "zz-bad.yml").write_text(yaml.safe_dump({"statements": [{**GOOD, "topics": []}]}))
     with pytest.raises(KnowledgeError):
         load_knowledge(directory, LEXICON_PATH)
+
+
+def test_mentions_are_optional_strings(tmp_path: Path) -> None:
+    kb = load_knowledge(write_kb(tmp_path, [{**GOOD, "mentions": ["ACR Appropriateness Criteria, 2022 update"]}]), LEXICON_PATH)
+    assert kb.get("test-statement").mentions == ["ACR Appropriateness Criteria, 2022 update"]
+    again = tmp_path / "again"
+    again.mkdir()
+    assert load_error(again, [{**GOOD, "mentions": {"ACR": 1}}]).field == "mentions"
+
+
+def lexicon_error(tmp_path: Path, entry_id: str, requires: object) -> KnowledgeError:
+    lexicon = yaml.safe_load(LEXICON_PATH.read_text())
+    entry = next(e for e in lexicon["entries"] if e["id"] == entry_id)
+    entry["requires"] = requires
+    bad = tmp_path / "lexicon.yml"
+    bad.write_text(yaml.safe_dump(lexicon))
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(STATEMENTS_DIR, bad)
+    return caught.value
+
+
+def test_requires_on_unknown_slot(tmp_path: Path) -> None:
+    error = lexicon_error(tmp_path, "everolimus", {"blood_type": "O"})
+    assert error.path.name == "lexicon.yml" and error.record is not None and "'everolimus'" in error.record
+    assert error.field == "requires.__key__"
+
+
+def test_requires_with_unknown_value(tmp_path: Path) -> None:
+    error = lexicon_error(tmp_path, "prrt", {"sstr_status": ["positive", "weakly"]})
+    assert "'prrt'" in str(error.record) and error.field == "requires" and "'weakly'" in error.problem
+
+
+def test_requires_with_no_value(tmp_path: Path) -> None:
+    error = lexicon_error(tmp_path, "prrt", {"sstr_status": []})
+    assert error.field == "requires" and "no value" in error.problem

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import yaml
@@ -52,3 +53,44 @@ def test_train_persist_load_parse(tmp_path: Path) -> None:
         ("drug", "everolimus", "LexiconEntityExtractor"),
         ("sstr_status", "positive", "LexiconEntityExtractor"),
     ]
+
+
+def test_unknown_drugs_and_qualifiers_survive_the_model(tmp_path: Path) -> None:
+    """train -> persist -> load -> process with the compiled drug vocabulary: the model carries
+    it, a fresh load reads it back, and entities carry their `name` and exact offsets."""
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.constants import ENTITIES, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from nlu.components import LexiconEntityExtractor
+
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("lexicon_entity_extractor")
+    trained = LexiconEntityExtractor.create({}, storage, resource, None)  # type: ignore[arg-type]
+    trained.train(TrainingData())
+
+    started = time.perf_counter()
+    loaded = LexiconEntityExtractor.load({}, storage, resource, None)  # type: ignore[arg-type]
+    load_seconds = time.perf_counter() - started
+    text = "cabozantinib after everolimus? pt Abdulsalam is a 12 yo, can we double it"
+    (message,) = loaded.process([Message({TEXT: text})])
+    entities = message.get(ENTITIES)
+    got = [(e["entity"], e["value"], e.get("name")) for e in entities]
+    assert got == [
+        ("drug", "unknown", "cabozantinib"),
+        ("drug", "everolimus", None),
+        ("population", "child", "a child"),
+        ("dose_change", "increase", "a higher dose"),
+    ]
+    assert all(text[e["start"]:e["end"]] == e["literal"] for e in entities)
+    assert load_seconds < 2.0  # lexicon + vocabulary: tens of ms; the package is never imported
+
+
+def test_fingerprint_follows_the_vocabulary(monkeypatch) -> None:
+    from nlu import components
+
+    before = components.LexiconEntityExtractor.fingerprint_addon({})
+    monkeypatch.setattr(components, "vocabulary_fingerprint", lambda: "another package version")
+    assert components.LexiconEntityExtractor.fingerprint_addon({}) != before
