@@ -6,6 +6,7 @@ import json
 import sys
 from typing import List
 
+from dialogues.reach import unreachable
 from knowledge import KnowledgeBase, load_knowledge
 from knowledge.checks import citation_problems, prerequisite_conflicts, untagged_treatment_problems
 from knowledge.seeds import coverage_problems, load_seeds
@@ -31,6 +32,10 @@ def check_command(args: argparse.Namespace) -> int:
         "every clinical sentence of the seeds is quoted word for word": coverage_problems(seeds, kb.statements),
         "every source title and citation names only what its seed gives": citation_problems(seeds, kb.statements),
         "every statement naming a treatment with prerequisites is tagged with it": untagged_treatment_problems(kb),
+        "every statement is quoted by some question": [
+            f"{statement_id}: no question reaches it (check its topics and entities)"
+            for statement_id in unreachable(kb)
+        ],
     }
     counts = kb.counts()
     print(f"knowledge base OK: {len(kb)} statements, {len(kb.lexicon.entries)} lexicon entries")

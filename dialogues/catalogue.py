@@ -120,22 +120,24 @@ def caveat_depends(unmet: Mapping[str, Sequence[str]]) -> str:
 
 
 def caveat_contradicted(unmet: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:
-    needs = "; ".join(needs_label(slot, values) for slot, values in unmet.items())
-    actual = _join([fact_label(slot, facts[slot]) for slot in unmet if facts.get(slot)])
+    needs, actual = _needs_and_case(unmet, facts)
     return f"Does not apply to this case: it is for {needs}, and this case is {actual}."
 
 
 def left_out(unmet: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:
-    needs = "; ".join(needs_label(slot, values) for slot, values in unmet.items())
-    actual = _join([fact_label(slot, facts[slot]) for slot in unmet if facts.get(slot)])
+    needs, actual = _needs_and_case(unmet, facts)
     return f"Not shown: what applies only to {needs}, because this case is {actual}."
 
 
 def caveat_blocked(subject: str, needs: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:
     """A treatment the statement names that the case's facts rule out (the statement may name others)."""
-    need = "; ".join(needs_label(slot, values) for slot, values in needs.items())
-    actual = _join([fact_label(slot, facts[slot]) for slot in needs if facts.get(slot)])
+    need, actual = _needs_and_case(needs, facts)
     return f"Does not apply to {subject} in this case: it is for {need}, and this case is {actual}."
+
+
+def _needs_and_case(needs: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> tuple:
+    need = "; ".join(needs_label(slot, values) for slot, values in needs.items())
+    return need, _join([fact_label(slot, facts[slot]) for slot in needs if facts.get(slot)])
 
 
 def caveat_excluded(subject: str) -> str:
@@ -143,8 +145,7 @@ def caveat_excluded(subject: str) -> str:
 
 
 def left_out_blocked(subject: str, needs: Mapping[str, Sequence[str]], facts: Mapping[str, str]) -> str:
-    need = "; ".join(needs_label(slot, values) for slot, values in needs.items())
-    actual = _join([fact_label(slot, facts[slot]) for slot in needs if facts.get(slot)])
+    need, actual = _needs_and_case(needs, facts)
     return f"Not shown: what applies only to {subject}, which is for {need}; this case is {actual}."
 
 
@@ -181,14 +182,11 @@ def hypothetical(labels: Sequence[str]) -> str:
 
 # --- qualifiers that change what the statements mean -----------------------------------------------
 
-def population_note(names: Sequence[str]) -> str:
+def not_covered(names: Sequence[str], population: bool) -> str:
+    """A population (a child, pregnancy) or another indication (acromegaly) the statements do not cover."""
+    scope = "adults with GEP-NETs" if population else "GEP-NETs"
     return (f"Note: these statements cover adults with GEP-NETs; none of them covers {_join(list(names), 'or')}. "
-            "Quoted only as what the sources say for adults with GEP-NETs.")
-
-
-def indication_note(names: Sequence[str]) -> str:
-    return (f"Note: these statements cover adults with GEP-NETs; none of them covers {_join(list(names), 'or')}. "
-            "Quoted only as what the sources say for GEP-NETs.")
+            f"Quoted only as what the sources say for {scope}.")
 
 
 def comedication(subject: str, others: Sequence[str]) -> str:

@@ -176,12 +176,13 @@ def next_steps(ctx: TurnContext) -> Reply:
 
 
 def _case_options(ctx: TurnContext) -> List[Match]:
-    """The options for the case: the guidelines' (not the statements explaining one procedure), plus any
-    statement whose own conditions this case meets ("primary tumor resection ... is the treatment of choice"
-    once the disease is resectable)."""
+    """The options for the case: the guidelines' (not the statements explaining one procedure), what the
+    sources say of the case's management as a whole (statements naming no treatment), and any statement whose
+    own conditions this case meets ("primary tumor resection ... is the treatment of choice" once resectable)."""
     return [
         m for m in ctx.query(Topic.next_steps)
         if (m.statement.source.kind.value == "guideline" and Topic.procedure_explanation not in m.statement.topics)
+        or not m.statement.entities
         or (m.statement.conditions and m.applicability is Applicability.applies)
     ]
 

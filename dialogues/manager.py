@@ -97,7 +97,7 @@ _COMEDICATION = re.compile(
 _ASKS_WHICH_PROCEDURE = re.compile(r"\b(?:what|which)\b", re.I)
 _CHANGE_VERB = re.compile(
     r"\b(?:increase|increasing|decrease|decreasing|reduce|reducing|raise|lower|double|halve|titrate|uptitrate"
-    r"|escalate|bump)\s+(?:the\s+|her\s+|his\s+)?$|\bup\s+(?:the|her|his)\s+$",
+    r"|escalate|bump|hold|holding|pause|skip)\s+(?:the\s+|her\s+|his\s+)?$|\bup\s+(?:the|her|his)\s+$",
     re.I,
 )
 _DOSE = re.compile(r"\bdos(?:e|es|ing|age)\b", re.I)
@@ -206,9 +206,9 @@ class DialogueManager:
             if value not in ids:
                 ids.append(value)
         if populations:
-            ctx.qualifier_notes.append(catalogue.population_note(populations))
+            ctx.qualifier_notes.append(catalogue.not_covered(populations, population=True))
         if indications:
-            ctx.qualifier_notes.append(catalogue.indication_note(indications))
+            ctx.qualifier_notes.append(catalogue.not_covered(indications, population=False))
         ctx.prior_therapy = reading.prior_therapy
         ctx.hypothetical_prior = reading.hypothetical_prior
         ctx.hypothetical_excluded = self._expand_tried(reading.hypothetical_prior)

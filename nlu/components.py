@@ -27,6 +27,7 @@ import rasa.shared.utils.io
 from knowledge.loader import LEXICON_PATH, load_lexicon_file
 from knowledge.schema import LexiconFile
 from nlu.drugs import DrugVocabulary, compile_vocabulary, vocabulary_fingerprint
+from nlu.intent_rules import swap_confidences
 from nlu.matcher import TermMatcher, lexicon_patterns
 from nlu.types import CASE_FACT_ENTITIES, CLINICAL_INTENTS
 
@@ -254,14 +255,7 @@ class CaseUpdateRule(GraphComponent):
             else:
                 target = None
             if target is not None and target.get("name") != intent.get("name"):
-                # swap the two confidences so the ranking stays a ranking
-                top, second = intent.get("confidence", 0.0), target.get("confidence", 0.0)
-                swapped = [
-                    {**r, "confidence": top} if r.get("name") == target.get("name")
-                    else {**r, "confidence": second} if r.get("name") == intent.get("name") else r
-                    for r in ranking
-                ]
-                swapped.sort(key=lambda r: r.get("confidence", 0.0), reverse=True)
-                message.set(INTENT, swapped[0], add_to_output=True)
+                winner, swapped = swap_confidences(intent, target, ranking)
+                message.set(INTENT, winner, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, swapped, add_to_output=True)
         return messages

@@ -26,7 +26,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.types import CASE_FACT_ENTITIES, CLINICAL_INTENTS, SUBJECT_ENTITIES, UNKNOWN
+from nlu.types import CASE_FACT_ENTITIES, CLINICAL_INTENTS, SUBJECT_ENTITIES
 
 OUT_OF_SCOPE = "out_of_scope"
 
@@ -51,8 +51,10 @@ def is_action_request(text: str) -> bool:
 
 
 def has_clinical_cue(entities: Iterable[Mapping[Text, Any]], cue_entities: Sequence[Text]) -> bool:
-    """A subject or case-fact entity, or anything the lexicon marked as known-unknown."""
-    return any(e.get("entity") in cue_entities or e.get("value") == UNKNOWN for e in entities)
+    """A subject or case-fact entity, or a drug or procedure the lexicon marked as known-unknown ("lasix
+    dose?" is a dosing question about something carebot has nothing on). Another disease ("a1c goals for
+    diabetics") is not a cue: that question is out of scope, and the dialogue names the disease either way."""
+    return any(e.get("entity") in cue_entities for e in entities)
 
 
 def promote_clinical(
@@ -71,10 +73,18 @@ def promote_clinical(
     target = next((r for r in ranking if r.get("name") in CLINICAL_INTENTS), None)
     if target is None:
         return None
+    return swap_confidences(intent, target, ranking)
+
+
+def swap_confidences(intent: Mapping[Text, Any], target: Mapping[Text, Any], ranking: Ranking
+                     ) -> Tuple[Dict[Text, Any], Ranking]:
+    """`target` takes the predicted intent's confidence and the predicted one takes target's, so the
+    ranking stays a ranking and the FallbackClassifier judges the winner by the model's top score.
+    Shared by every rule that overrides the classifier (this one and CaseUpdateRule)."""
     top, second = intent.get("confidence", 0.0), target.get("confidence", 0.0)
     swapped = [
         {**r, "confidence": top} if r.get("name") == target.get("name")
-        else {**r, "confidence": second} if r.get("name") == OUT_OF_SCOPE else r
+        else {**r, "confidence": second} if r.get("name") == intent.get("name") else r
         for r in ranking
     ]
     swapped.sort(key=lambda r: r.get("confidence", 0.0), reverse=True)

@@ -204,3 +204,9 @@ def test_a_clarifying_question_still_says_the_treatment_is_ruled_out(talk) -> No
     reply = talk("lanreotide hmm", "nlu_fallback", ("drug", "lanreotide", "lanreotide"))
     assert reply.kind.value == "clarify"
     assert "Does not apply to lanreotide in this case" in reply.text and "poorly differentiated" in reply.text
+
+
+@pytest.mark.parametrize("text,words", [("increase the octreotide?", "octreotide"), ("hold lanreotide before TACE", "lanreotide")])
+def test_a_change_verb_before_a_drug_is_a_dose_change(talk, text, words) -> None:
+    reply = talk(text, "dosing", ("drug", words, words))
+    assert reply.statements == [] and "no statement on adjusting" in reply.text

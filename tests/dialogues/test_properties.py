@@ -33,9 +33,10 @@ def figures_outside_statements(reply: Reply, message: str = "") -> list:
     text = reply.text
     quoted = " ".join(s.text for s in reply.statements)
     for statement in reply.statements:
-        text = text.replace(statement.text, "").replace(statement.citation, "")
-        for document in statement.mentions:
-            text = text.replace(document, "")
+        text = text.replace(statement.text, "")
+    # longest first: "FDA drug label, evidence brief 1" is the start of "..., evidence brief 1, ref. 2"
+    for cited in sorted({c for s in reply.statements for c in (s.citation, *s.mentions)}, key=len, reverse=True):
+        text = text.replace(cited, "")
     for entry in default_knowledge().lexicon.entries.values():
         text = re.sub(re.escape(entry.label), "", text, flags=re.I)
     premise_lines = [line for line in text.splitlines() if line.startswith("You wrote ")]

@@ -120,7 +120,7 @@ def test_radiolabeled_ssa_therapy_is_its_own_entry() -> None:
         (Topic.next_steps, [], "research-nelm-prognostic-factors"),
         (Topic.monitoring, [], "research-nelm-prognostic-factors"),
         (Topic.next_steps, ["resection"], "research-primary-and-liver-resection"),
-        (Topic.procedure_explanation, ["tae"], "acr-2022-comparable-alternatives"),
+        (Topic.procedure_explanation, ["tae"], "acr-2022-transarterial-comparable"),
         (Topic.monitoring, ["radiolabeled-ssa"], "research-radiolabeled-ssa-kidney-marrow"),
         (Topic.monitoring, ["prrt"], "research-radiolabeled-ssa-kidney-marrow"),
     ],

@@ -30,7 +30,6 @@ def test_known_drug_turns_out_of_scope_into_best_clinical_intent() -> None:
     {"entity": "disease_status", "value": "progressive"},
     {"entity": "drug", "value": "unknown"},
     {"entity": "procedure", "value": "unknown"},
-    {"entity": "topic", "value": "unknown"},  # any type the lexicon marks as known-unknown
 ])
 def test_every_clinical_cue_counts(entity: Dict[str, str]) -> None:
     assert promote_clinical(RANKING[0], RANKING, [entity], "x")[0]["name"] == "dosing"
@@ -89,3 +88,8 @@ def test_component_respects_configured_cue_entities() -> None:
 async def test_real_model_never_calls_a_named_drug_out_of_scope(parser) -> None:
     for text in ("lanreotide, remind me once more", "that everolimus thing from before", "PRRT??"):
         assert (await parser.parse(text)).intent.name != "out_of_scope"
+
+
+def test_another_disease_is_not_a_clinical_cue() -> None:
+    """'a1c goals for diabetics' stays out of scope; the dialogue names the disease either way."""
+    assert promote_clinical(RANKING[0], RANKING, [{"entity": "condition", "value": "unknown"}], "a1c goals") is None

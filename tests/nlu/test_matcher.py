@@ -122,7 +122,10 @@ CHILD = ("population", "child", "a child")
         ("for carcinoid syndrome", [("indication", "carcinoid-syndrome", "carcinoid syndrome")]),
         # dose changes
         ("can we double the lanreotide dose?", [("dose_change", "increase", "a higher dose"), ("drug", "lanreotide", None)]),
-        ("increase octreotide", [("dose_change", "increase", "a higher dose"), ("drug", "octreotide", None)]),
+        # a bare verb before a drug ("increase octreotide") is read by the dialogue manager, not here:
+        # "CgA increase" and "hold on" must not become dose changes
+        ("increase octreotide", [("drug", "octreotide", None)]),
+        ("CgA increase since march", [("test", "chromogranin-a", None)]),
         ("go up to 40 mg", [("dose_change", "increase", "a higher dose")]),
         ("escalate?", [("dose_change", "increase", "a higher dose")]),
         ("bump up the dose", [("dose_change", "increase", "a higher dose")]),
@@ -135,8 +138,7 @@ CHILD = ("population", "child", "a child")
         ("combine two SSAs", [("dose_change", "combine", "combining somatostatin analogs"),
                               ("class", "somatostatin-analog", None)]),
         ("both lesions", []),
-        ("hold lanreotide before TACE", [("dose_change", "hold", "holding a dose"), ("drug", "lanreotide", None),
-                                         ("procedure", "tace", None)]),
+        ("hold lanreotide before TACE", [("drug", "lanreotide", None), ("procedure", "tace", None)]),
         ("double-check the dose", []),
         # a word carebot does not know is never an entity, so never echoed
         ("pt Abdulsalam Haddad, what's next?", []),
