@@ -4,11 +4,15 @@ For each intent, `ROUTES` says which slots its handler needs, what it asks when 
 and which handler answers. Everything not in the table goes to the fallback. The manager's job
 is only to turn a parse plus the conversation's state into a context and pick the route:
 
-  1. commands that need no NLU ("new case");
-  2. the answer to a pending clarifying question;
-  3. corrections and follow-ups that reuse the last question;
-  4. unknown drugs or procedures, which are never guessed at, and dose adjustments;
+  1. what the message says about the case, read from how each fact was asserted (dialogues.facts):
+     stored, used for this answer only, or named as not stored; treatments it progressed on;
+  2. the answer to a pending clarifying question, corrections and follow-ups;
+  3. unknown things: named (by their vocabulary name, never the user's word) and never answered
+     with the previous subject; beside a known subject, named first and the known one answered;
+  4. dose changes of any wording and short-acting octreotide, which no statement answers;
   5. the route for the intent (a new case fact re-answers the last question's route).
+
+Commands that need no NLU ("new case") are answered before any of this.
 """
 from __future__ import annotations
 

@@ -11,9 +11,10 @@ from nlu.evaluate import FRESH_DEV_PATH, FRESH_VALIDATION_PATH, HELDOUT_PATH, Re
 
 CONVERSATIONS_DIR = Path(__file__).resolve().parent.parent / "conversations"
 TEST_SPLITS = (HELDOUT_PATH, FRESH_DEV_PATH, FRESH_VALIDATION_PATH)
-# Measured once on tests/nlu/fresh_validation.yml after the issue-11 work (never tuned on it);
+# Measured on tests/nlu/fresh_validation.yml, aggregate only, three times in all: before the issue-11
+# work (0.909), after the training-data work (0.933) and on the final model (0.939). Never tuned on;
 # the floor leaves a small margin for retraining noise.
-FRESH_VALIDATION_REACHED = 0.933
+FRESH_VALIDATION_REACHED = 0.939
 FRESH_VALIDATION_MARGIN = 0.02
 
 
