@@ -154,6 +154,10 @@ def left_out_excluded(subjects: Sequence[str]) -> str:
             "earlier in this conversation.")
 
 
+def for_all_statements(caveat: str) -> str:
+    return f"For every statement below: {caveat}"
+
+
 def excluded_now(subjects: Sequence[str]) -> str:
     return (f"Noted: the disease progressed on {_join(list(subjects))} or it failed; left out of the options "
             "for the rest of this conversation.")

@@ -43,6 +43,15 @@ def cite(match: Match, facts: Optional[Dict[str, Optional[str]]] = None, label: 
     )
 
 
+def shared_caveat(cited: List[CitedStatement]) -> Tuple[List[CitedStatement], Optional[str]]:
+    """When every quoted statement carries the same caveat, say it once ("lanreotide dose?" with the case's
+    differentiation unknown would otherwise repeat one line under each of four statements)."""
+    caveats = {c.caveat for c in cited}
+    if len(cited) < 2 or len(caveats) != 1 or None in caveats:
+        return cited, None
+    return [c.copy(update={"caveat": None}) for c in cited], caveats.pop()
+
+
 def _block_caveat(block: Block, facts: Dict[str, str], label: Labeler) -> str:
     if block.reason is BlockReason.excluded:
         return catalogue.caveat_excluded(label(block.entity))

@@ -117,10 +117,13 @@ def answer(ctx: TurnContext, topic: Topic, subject: Optional[str], matches: Sequ
     else:
         lead.insert(0, catalogue.heading(subject_label, topic.value))
         lead.extend(_premises(ctx, subject, shown))
+    cited, shared = compose.shared_caveat([compose.cite(m, ctx.facts, ctx.label) for m in shown])
+    if shared:
+        lead.append(catalogue.for_all_statements(shared))
     return ctx.reply(
         ReplyKind.answer,
         lead=lead,
-        statements=[compose.cite(m, ctx.facts, ctx.label) for m in shown],
+        statements=cited,
         notes=left_out,
         suggestions=catalogue.suggestions_for(topic.value, subject),
     )

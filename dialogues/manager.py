@@ -28,7 +28,7 @@ from knowledge import KnowledgeBase, Topic
 from knowledge.schema import CLINICAL_INTENTS as SCHEMA_CLINICAL, Intent
 from dialogues.facts import read_facts
 from dialogues.handlers import Unknown
-from nlu.types import FALLBACK_INTENT, QUALIFIER_ENTITIES, SUBJECT_ENTITIES, UNKNOWN, UNKNOWN_ENTITIES, ParseResult
+from nlu.types import FALLBACK_INTENT, QUALIFIER_ENTITIES, Assertion, SUBJECT_ENTITIES, UNKNOWN, UNKNOWN_ENTITIES, ParseResult
 
 Handler = Callable[[TurnContext], Reply]
 
@@ -193,8 +193,10 @@ class DialogueManager:
         indications: List[str] = []
         for entity in parse.entities:
             if entity.entity in QUALIFIER_ENTITIES:
+                # "not pregnant" and "her daughter is pregnant" say nothing about whom the statements cover
+                about_patient = entity.assertion not in (Assertion.negated, Assertion.other_experiencer)
                 names = populations if entity.entity == "population" else indications
-                if entity.entity != "dose_change" and entity.name and entity.name not in names:
+                if entity.entity != "dose_change" and entity.name and about_patient and entity.name not in names:
                     names.append(entity.name)
                 continue
             if entity.entity not in SUBJECT_ENTITIES and entity.entity not in UNKNOWN_ENTITIES:

@@ -51,7 +51,16 @@ def talk():
 
 
 def caveat_of(reply: Reply, statement_id: str) -> Optional[str]:
-    return next(s.caveat for s in reply.statements if s.id == statement_id)
+    """The statement's caveat, or the one said once for every statement quoted."""
+    own = next(s.caveat for s in reply.statements if s.id == statement_id)
+    shared = next((line for line in reply.lead if line.startswith("For every statement below:")), None)
+    return own or shared
+
+
+def test_a_caveat_shared_by_every_statement_is_said_once(talk) -> None:
+    reply = talk("lanreotide dose?", "dosing", ("drug", "lanreotide", "lanreotide"))
+    assert len(reply.statements) > 1 and all(s.caveat is None for s in reply.statements)
+    assert reply.text.count("not yet known") == 1 and "For every statement below: Applies if" in reply.text
 
 
 # --- assertion: what is stored ------------------------------------------------------------------
@@ -210,3 +219,10 @@ def test_a_clarifying_question_still_says_the_treatment_is_ruled_out(talk) -> No
 def test_a_change_verb_before_a_drug_is_a_dose_change(talk, text, words) -> None:
     reply = talk(text, "dosing", ("drug", words, words))
     assert reply.statements == [] and "no statement on adjusting" in reply.text
+
+
+@pytest.mark.parametrize("status", [NEG, OTHER])
+def test_a_population_not_about_the_patient_adds_no_note(talk, status) -> None:
+    reply = talk("lanreotide dose, she's not pregnant", "dosing", ("drug", "lanreotide", "lanreotide"),
+                 ("population", "pregnancy", "pregnant", status, "pregnancy"))
+    assert "adults with GEP-NETs" not in reply.text and reply.statements
