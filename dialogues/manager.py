@@ -331,6 +331,8 @@ class DialogueManager:
     def _fill_subject(self, ctx: TurnContext) -> None:
         """Subjects named in this message replace the conversation's (a correction is just that)."""
         for slot, ids in ctx.mentioned.items():
+            if slot == "test" and ctx.new_facts and ctx.intent == "case_update":
+                continue  # "SSTR positive on dotatate PET": the scan is the evidence, not a new subject
             fresh = [i for i in ids if i not in ctx.prior_therapy]
             ctx.state.slots[slot] = (fresh or ids)[0]
             if fresh:  # a therapy already tried is remembered but is not the new focus

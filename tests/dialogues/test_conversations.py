@@ -60,12 +60,16 @@ async def test_sstr_status_changes_what_applies(engine) -> None:
     flow = Flow(engine)
     unknown = await flow.send("is she a PRRT candidate?").expect(kind="answer", cites=["esmo-2020-prrt-sstr-positive"])
     esmo = next(s for s in unknown.statements if s.id == "esmo-2020-prrt-sstr-positive")
-    assert esmo.caveat and "SSTR-positive" in esmo.caveat
+    # the caveat is on the statement, or said once for every statement when they all share it
+    caveat = esmo.caveat or next(line for line in unknown.lead if line.startswith("For every statement below:"))
+    assert "SSTR-positive" in caveat and "not yet known" in caveat
     positive = await flow.send("she's SSTR positive on dotatate PET").expect(
-        kind="answer", contains=["Noted: SSTR-positive"], cites=["esmo-2020-prrt-sstr-positive"])
+        kind="answer", contains=["Noted: SSTR-positive"], not_contains=["not yet known"],
+        cites=["esmo-2020-prrt-sstr-positive"])
     assert all(s.caveat is None for s in positive.statements if s.id == "esmo-2020-prrt-sstr-positive")
-    await flow.send("actually she is SSTR negative").expect(
-        contains=["SSTR-negative"], not_cites=["esmo-2020-prrt-sstr-positive", "guidelines-prrt-high-sstr-expression"])
+    negative = await flow.send("actually she is SSTR negative").expect(contains=["Noted: SSTR-negative"])
+    for statement in negative.statements:  # every PRRT statement is quoted only as not applying
+        assert statement.caveat and "SSTR-negative" in statement.caveat, statement.id
 
 
 async def test_progressive_disease_and_systemic_therapy(engine) -> None:
