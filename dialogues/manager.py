@@ -86,9 +86,12 @@ _ADJUSTMENT = re.compile(
     re.I,
 )
 _LONG_ACTING = re.compile(r"\b(?:LAR|depot|long[- ]acting)\b", re.I)
+# Only what the LAR product never is: mcg doses, several times a day, IV, or saying so. A subcutaneous
+# route alone is not enough: "octreotide 30 mg subcut?" is an LAR question with a wrong route, which the
+# premise check names.
 _SHORT_ACTING_FIGURE = re.compile(
-    r"\b(?:mcg|micrograms?|\u00b5g|ug|tid|t\.i\.d\.|bid|b\.i\.d\.|qid|three times|twice (?:a )?daily"
-    r"|s\.?c\.?|subcut\w*|sub-?q|i\.?v\.?|intravenous\w*|short[- ]acting|immediate[- ]release)\b",
+    r"(?<![a-z])(?:mcg|micrograms?|\u00b5g|ug|tid|t\.i\.d\.|tds|t\.d\.s\.|bid|b\.i\.d\.|bd|qid|q[468]h"
+    r"|three times|twice (?:a )?daily|i\.?v\.?|intravenous\w*|short[- ]acting|immediate[- ]release)\b",
     re.I,
 )
 # An unknown drug taken together with the subject: "pt on itraconazole", "she's also on", "with", "interaction".

@@ -226,3 +226,15 @@ def test_a_population_not_about_the_patient_adds_no_note(talk, status) -> None:
     reply = talk("lanreotide dose, she's not pregnant", "dosing", ("drug", "lanreotide", "lanreotide"),
                  ("population", "pregnancy", "pregnant", status, "pregnancy"))
     assert "adults with GEP-NETs" not in reply.text and reply.statements
+
+
+@pytest.mark.parametrize("text", ["octreotide 50mcg subcut tds ok?", "octreotide 100 mcg q8h", "IV octreotide infusion rate"])
+def test_short_acting_figures_glued_or_not(talk, text) -> None:
+    reply = talk(text, "dosing", ("drug", "octreotide", "octreotide"))
+    assert reply.statements == [] and "short-acting octreotide" in reply.text
+
+
+def test_octreotide_with_only_a_wrong_route_is_the_lar_question_with_the_route_named(talk) -> None:
+    reply = talk("octreotide 30 mg subcut?", "dosing", ("drug", "octreotide", "octreotide"))
+    assert "guidelines-initial-ssa-dosing" in reply.statement_ids
+    assert "You wrote subcut; the cited statements give intramuscularly." in reply.text
