@@ -31,7 +31,7 @@ def cite(match: Match, facts: Optional[Dict[str, Optional[str]]] = None, label: 
         parts.append(catalogue.caveat_depends(match.unmet))
     elif match.applicability is Applicability.contradicted and match.unmet:
         parts.append(catalogue.caveat_contradicted(match.unmet, known))
-    parts.extend(_block_caveat(block, known, label) for block in match.blocked)
+    parts.extend(block_caveat(block, known, label) for block in match.blocked)
     # construct(): every field comes from a statement validated when the knowledge base loaded
     return CitedStatement.construct(
         id=s.id,
@@ -52,7 +52,7 @@ def shared_caveat(cited: List[CitedStatement]) -> Tuple[List[CitedStatement], Op
     return [c.copy(update={"caveat": None}) for c in cited], caveats.pop()
 
 
-def _block_caveat(block: Block, facts: Dict[str, str], label: Labeler) -> str:
+def block_caveat(block: Block, facts: Dict[str, str], label: Labeler) -> str:
     if block.reason is BlockReason.excluded:
         return catalogue.caveat_excluded(label(block.entity))
     return catalogue.caveat_blocked(label(block.entity), block.needs, facts)

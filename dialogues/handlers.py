@@ -13,6 +13,7 @@ from dialogues import catalogue, compose, premises
 from dialogues.state import CASE_SLOTS, ConversationState
 from dialogues.types import Reply, ReplyKind
 from knowledge import Applicability, EntityType, KnowledgeBase, Match, Topic
+from knowledge.query import block_for
 from nlu.types import IntentScore, ParseResult
 
 
@@ -207,12 +208,10 @@ def monitoring(ctx: TurnContext) -> Reply:
 def ruled_out(ctx: TurnContext, subject: str) -> List[str]:
     """Why a treatment does not apply to this case, said even when carebot only asks what the user wants to
     know about it: a clarifying question must not read as if the treatment were still an option."""
-    if subject in ctx.excluded:
-        return [catalogue.caveat_excluded(ctx.label(subject))]
-    facts = {k: v for k, v in ctx.facts.items() if v}
-    needs = {slot: values for slot, values in ctx.kb.lexicon.requires(subject).items()
-             if facts.get(slot) and facts[slot] not in values}
-    return [catalogue.caveat_blocked(ctx.label(subject), needs, facts)] if needs else []
+    block = block_for(subject, ctx.facts, ctx.kb.lexicon, ctx.excluded)
+    if block is None:
+        return []
+    return [compose.block_caveat(block, {k: v for k, v in ctx.facts.items() if v}, ctx.label)]
 
 
 def _about_the_case(ctx: TurnContext, match: Match) -> bool:

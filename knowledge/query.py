@@ -217,20 +217,15 @@ def judge(statement: Statement, facts: Mapping[str, Optional[str]], lexicon: Opt
         treatments = [e for e in statement.entities if _is_treatment(lexicon, e)]
         relevant = [e for e in treatments if e in focus] if focus else treatments
         for entity in treatments:
-            if entity in excluded:
-                blocked.append(Block(entity, BlockReason.excluded))
-                continue
             # the statement's own conditions say when it applies; they override what a treatment it names
             # requires ("TACE ... when surgical removal isn't possible" names resection to rule it out)
-            needs = {slot: values for slot, values in lexicon.requires(entity).items() if slot not in own_slots}
-            ruled_out = {slot: values for slot, values in needs.items()
-                         if facts.get(slot) is not None and facts.get(slot) not in values}
-            if ruled_out:
-                blocked.append(Block(entity, BlockReason.prerequisite, ruled_out))
+            block = block_for(entity, facts, lexicon, excluded, own_slots)
+            if block is not None:
+                blocked.append(block)
             elif entity in focus:
                 # the question is about this treatment: say what it needs that is not known yet
-                for slot, values in needs.items():
-                    if facts.get(slot) is None and slot not in unknown:
+                for slot, values in lexicon.requires(entity).items():
+                    if slot not in own_slots and facts.get(slot) is None and slot not in unknown:
                         unknown[slot] = values
     if contradicted:
         return Match(statement, Applicability.contradicted, contradicted, tuple(blocked))
@@ -240,6 +235,18 @@ def judge(statement: Statement, facts: Mapping[str, Optional[str]], lexicon: Opt
     if unknown:
         return Match(statement, Applicability.depends, unknown, tuple(blocked))
     return Match(statement, Applicability.applies, {}, tuple(blocked))
+
+
+def block_for(entity: str, facts: Mapping[str, Optional[str]], lexicon: Lexicon,
+              excluded: Iterable[str] = (), ignore_slots: Iterable[str] = ()) -> Optional[Block]:
+    """Why a treatment does not apply to this case, or None: the conversation excluded it (the disease
+    progressed on it), or a known case fact contradicts what it requires (lexicon `requires`)."""
+    if entity in excluded:
+        return Block(entity, BlockReason.excluded)
+    ignored = set(ignore_slots)
+    ruled_out = {slot: values for slot, values in lexicon.requires(entity).items()
+                 if slot not in ignored and facts.get(slot) is not None and facts.get(slot) not in values}
+    return Block(entity, BlockReason.prerequisite, ruled_out) if ruled_out else None
 
 
 def _is_treatment(lexicon: Lexicon, entity_id: str) -> bool:
