@@ -227,8 +227,8 @@ class DialogueManager:
         return ctx
 
     def _product(self, entity_id: str, written: str, text: str) -> str:
-        """Octreotide written with a short-acting figure ("100 mcg tid", "s.c.", "IV") is the short-acting
-        product, which no LAR statement answers; "octreotide LAR 30 mg" stays LAR."""
+        """Octreotide written with a short-acting figure ("100 mcg tid", "IV") is the short-acting product,
+        which no LAR statement answers; "octreotide LAR 30 mg" stays LAR."""
         if entity_id != "octreotide" or _LONG_ACTING.search(written):
             return entity_id
         return "octreotide-short-acting" if _SHORT_ACTING_FIGURE.search(text) and \
@@ -285,9 +285,8 @@ class DialogueManager:
     def _forget_subject(self, ctx: TurnContext) -> None:
         """An unknown thing became the subject: the previous drug must never answer for it ("and lasix dose?")."""
         for unknown in ctx.unknowns:
-            slot = {"drug": "drug", "procedure": "procedure"}.get(unknown.kind)
-            if slot:
-                ctx.state.slots[slot] = None
+            if unknown.kind in ("drug", "procedure"):  # a condition fills no subject slot
+                ctx.state.slots[unknown.kind] = None
         ctx.state.focus = None
         ctx.state.last_intent = None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -19,7 +19,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.nlu.featurizers.sparse_featurizer.regex_featurizer import RegexFeaturizer
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 import rasa.shared.utils.io
@@ -27,7 +27,7 @@ import rasa.shared.utils.io
 from knowledge.loader import LEXICON_PATH, load_lexicon_file
 from knowledge.schema import LexiconFile
 from nlu.drugs import DrugVocabulary, compile_vocabulary, vocabulary_fingerprint
-from nlu.intent_rules import swap_confidences
+from nlu.intent_rules import IntentOverrideRule, Ranking, swap_confidences
 from nlu.matcher import TermMatcher, lexicon_patterns
 from nlu.types import CASE_FACT_ENTITIES, CLINICAL_INTENTS
 
@@ -218,7 +218,7 @@ _QUESTION = re.compile(
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class CaseUpdateRule(GraphComponent):
+class CaseUpdateRule(IntentOverrideRule):
     """`case_update` means stating a case fact, so settle that by rule after the classifier:
 
     - a message that states a case fact (the lexicon found one) and asks nothing is a case update
@@ -239,23 +239,17 @@ class CaseUpdateRule(GraphComponent):
                execution_context: ExecutionContext) -> "CaseUpdateRule":
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            intent = message.get(INTENT) or {}
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            if not intent or not ranking:
-                continue
-            text = message.get(TEXT) or ""
-            asks = bool(_QUESTION.search(text))
-            states_fact = any(e.get("entity") in CASE_FACT_ENTITIES for e in message.get(ENTITIES) or [])
-            if intent.get("name") == "case_update" and asks:
-                target = next((r for r in ranking if r.get("name") in CLINICAL_INTENTS), None)
-            elif intent.get("name") != "case_update" and states_fact and not asks:
-                target = next((r for r in ranking if r.get("name") == "case_update"), None)
-            else:
-                target = None
-            if target is not None and target.get("name") != intent.get("name"):
-                winner, swapped = swap_confidences(intent, target, ranking)
-                message.set(INTENT, winner, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, swapped, add_to_output=True)
-        return messages
+    def override(self, intent: Dict[Text, Any], ranking: Ranking, message: Message
+                 ) -> Optional[Tuple[Dict[Text, Any], Ranking]]:
+        text = message.get(TEXT) or ""
+        asks = bool(_QUESTION.search(text))
+        states_fact = any(e.get("entity") in CASE_FACT_ENTITIES for e in message.get(ENTITIES) or [])
+        if intent.get("name") == "case_update" and asks:
+            target = next((r for r in ranking if r.get("name") in CLINICAL_INTENTS), None)
+        elif intent.get("name") != "case_update" and states_fact and not asks:
+            target = next((r for r in ranking if r.get("name") == "case_update"), None)
+        else:
+            target = None
+        if target is None or target.get("name") == intent.get("name"):
+            return None
+        return swap_confidences(intent, target, ranking)

@@ -91,8 +91,30 @@ def swap_confidences(intent: Mapping[Text, Any], target: Mapping[Text, Any], ran
     return swapped[0], swapped
 
 
+class IntentOverrideRule(GraphComponent):
+    """A rule that may override the classifier's intent after it ran: each message's intent and ranking go to
+    `override`, and what it returns (the new intent and ranking, from `swap_confidences`) replaces them.
+    CaseUpdateRule and ClinicalScopeRule differ only in `override`."""
+
+    def override(self, intent: Dict[Text, Any], ranking: Ranking, message: Message
+                 ) -> Optional[Tuple[Dict[Text, Any], Ranking]]:
+        raise NotImplementedError
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            if not intent or not ranking:
+                continue
+            changed = self.override(intent, ranking, message)
+            if changed is not None:
+                message.set(INTENT, changed[0], add_to_output=True)
+                message.set(INTENT_RANKING_KEY, changed[1], add_to_output=True)
+        return messages
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class ClinicalScopeRule(GraphComponent):
+class ClinicalScopeRule(IntentOverrideRule):
     """Replaces an out_of_scope prediction by the best clinical intent when the message names a
     clinical entity (see the module docstring)."""
 
@@ -111,15 +133,7 @@ class ClinicalScopeRule(GraphComponent):
                execution_context: ExecutionContext) -> "ClinicalScopeRule":
         return cls({**cls.get_default_config(), **config})
 
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            intent = message.get(INTENT) or {}
-            ranking = message.get(INTENT_RANKING_KEY) or []
-            if not intent or not ranking:
-                continue
-            changed = promote_clinical(intent, ranking, message.get(ENTITIES) or [],
-                                       message.get(TEXT) or "", self._cue_entities)
-            if changed is not None:
-                message.set(INTENT, changed[0], add_to_output=True)
-                message.set(INTENT_RANKING_KEY, changed[1], add_to_output=True)
-        return messages
+    def override(self, intent: Dict[Text, Any], ranking: Ranking, message: Message
+                 ) -> Optional[Tuple[Dict[Text, Any], Ranking]]:
+        return promote_clinical(intent, ranking, message.get(ENTITIES) or [], message.get(TEXT) or "",
+                                self._cue_entities)
