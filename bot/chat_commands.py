@@ -29,7 +29,7 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     ask.add_argument("--conversation", metavar="NAME", help="ask within a named conversation")
     ask.set_defaults(handler=ask_command)
 
-    run = sub.add_parser("run", help="what `make run` starts: Slack if SLACK_BOT_TOKEN is set, else the chat")
+    run = sub.add_parser("run", help="what `make run` starts: the configured chat platform, else the terminal chat")
     run.set_defaults(handler=run_command)
 
 
@@ -101,7 +101,7 @@ async def chat(name: Optional[str], record: Optional[Path], stdin: IO[str], stdo
             line = line.rstrip("\n")
             if not interactive and not line.strip():
                 continue
-            reply = await engine.handle(Turn(text=line, conversation_id=conversation, user="cli"))
+            reply = await engine.handle(Turn(text=line, conversation_id=conversation, user="cli", platform="cli"))
             if recorder is not None:
                 recorder.add(line, reply)
             print(("\n" if interactive else "") + render_terminal(reply) + "\n", file=stdout, flush=True)
@@ -181,8 +181,15 @@ def _read_line(line: str, default_conversation: str):
 # --- run ---------------------------------------------------------------------------------------
 
 def run_command(args: argparse.Namespace) -> int:
-    from bot.slack_commands import serve_from_env, slack_configured
+    """Serve the chat platform whose settings are present; the terminal chat when none is."""
+    from bot.edge.platforms import configured
 
-    if slack_configured():  # SLACK_BOT_TOKEN in the environment or in ./.env
-        return serve_from_env()
+    present = configured()
+    if len(present) > 1:
+        names = " and ".join(p.title for p in present)
+        _stderr(f"carebot: settings for {names} are all present; `carebot run` serves one. "
+                f"Use `carebot serve {present[0].name}` (or another), or unset the others.")
+        return 2
+    if present:
+        return present[0].serve_from_env()
     return asyncio.run(chat(None, None, sys.stdin, sys.stdout))

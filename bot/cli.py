@@ -29,8 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _registrars() -> List[Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]]:
     """Subcommand modules, imported lazily so `carebot kb` never pays for TensorFlow."""
     registrars = []
-    for module_name in ("bot.nlu_commands", "bot.chat_commands", "bot.slack_commands",
-                        "bot.replay_commands", "bot.bench_commands"):
+    for module_name in ("bot.nlu_commands", "bot.chat_commands", "bot.serve_commands", "bot.teams_commands",
+                        "bot.replay_commands", "bot.bench_commands", "bot.audit_commands"):
         try:
             module = __import__(module_name, fromlist=["add_parser"])
         except ModuleNotFoundError as exc:

@@ -39,6 +39,12 @@ OUT_OF_SCOPE = "That is outside what I can answer."
 LOW_CONFIDENCE = "I'm not sure what you're asking."
 TRUNCATED_NOTE = "Your message was very long; I read only the first part of it."
 INTERNAL_ERROR = "Something went wrong on my side and I could not answer. Please try again."
+# The state store cannot be reached (a shared store is down): nothing was stored or changed.
+UNAVAILABLE = ("carebot is temporarily unavailable: I could not reach my case memory, so nothing was "
+               "stored and nothing was answered. Please try again in a minute.")
+# Another message of this conversation was answered while this one was worked on (two replicas).
+CROSSED = ("Your message crossed with another one in this conversation, so I did not answer it, "
+           "to keep the case facts right. Please send it again.")
 
 
 def ask_which(slot: str, options: Sequence[str]) -> str:

@@ -2,22 +2,24 @@
 
 Slack, Teams, the terminal chat, `carebot ask` and the replays all go through here, so they
 behave the same. The engine owns what must exist once per process (the knowledge base, the
-loaded NLU model, the state store) and what must hold per conversation (one turn at a time).
+loaded NLU model, the state store, the audit trail) and what must hold per conversation (one turn
+at a time, through the store's `ordered`, which spans replicas when the store is shared).
+
+A chat edge that must also post the reply in order holds `store.ordered` itself, around the turn
+and the post, and calls `handle_ordered`.
 """
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import time
-import weakref
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 from dialogues import catalogue, compose
 from dialogues.manager import DialogueManager
 from dialogues.settings import CoreSettings
 from dialogues.state import ConversationState
-from dialogues.store import SQLiteStore, StateStore
+from dialogues.store import SQLiteStore, StaleState, StateStore, StoreUnavailable
 from dialogues.types import Reply, ReplyKind, Turn
 from knowledge import KnowledgeBase, default_knowledge
 from nlu.clean import clean_text, has_words
@@ -27,15 +29,21 @@ from nlu.parser import Parser
 log = logging.getLogger("carebot.turn")
 
 
+class AuditSink(Protocol):
+    """Where each turn's audit record goes (audit.AuditTrail); returns the record's id."""
+
+    async def record_turn(self, turn: Turn, reply: Reply, latency_ms: float) -> Optional[str]: ...
+
+
 class Engine:
-    def __init__(self, parser: Parser, kb: KnowledgeBase, store: StateStore, settings: CoreSettings) -> None:
+    def __init__(self, parser: Parser, kb: KnowledgeBase, store: StateStore, settings: CoreSettings,
+                 audit: Optional[AuditSink] = None) -> None:
         self.parser = parser
         self.kb = kb
         self.store = store
         self.settings = settings
+        self.audit = audit
         self.manager = DialogueManager(kb)
-        # one turn at a time per conversation; other conversations run freely
-        self._locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
 
     @classmethod
     async def create(
@@ -61,23 +69,42 @@ class Engine:
     async def handle(self, turn: Turn) -> Reply:
         """Answer one message. Never raises for bad input; on an internal error the conversation's
         state is left as it was and the user gets a short apology."""
+        try:
+            async with self.store.ordered(turn.conversation_id):
+                return await self.handle_ordered(turn)
+        except StoreUnavailable:
+            log.error("turn not taken conversation=%s error=StoreUnavailable", turn.conversation_id)
+            return _notice(catalogue.UNAVAILABLE)
+
+    async def handle_ordered(self, turn: Turn) -> Reply:
+        """`handle` for a caller that already holds `store.ordered(turn.conversation_id)`."""
         started = time.perf_counter()
-        lock = self._locks.get(turn.conversation_id)
-        if lock is None:
-            lock = self._locks[turn.conversation_id] = asyncio.Lock()
-        async with lock:
+        try:
+            reply = await self._handle(turn)
+        except StoreUnavailable:
+            log.error("turn failed conversation=%s error=StoreUnavailable", turn.conversation_id)
+            reply = _notice(catalogue.UNAVAILABLE)
+        except StaleState:
+            # another holder saved newer state while this turn ran (its lease had run out): the
+            # answer may rest on old facts, so it is not given
+            log.error("turn fenced off conversation=%s error=StaleState", turn.conversation_id)
+            reply = _notice(catalogue.CROSSED)
+        except Exception as exc:
+            # exception messages can quote the input, so log the type and the place only
+            log.error("turn failed conversation=%s error=%s at=%s", turn.conversation_id,
+                      type(exc).__name__, _where(exc))
+            reply = _notice(catalogue.INTERNAL_ERROR)
+        latency_ms = (time.perf_counter() - started) * 1000
+        if self.audit is not None:
             try:
-                reply = await self._handle(turn)
-            except Exception as exc:
-                # exception messages can quote the input, so log the type and the place only
-                log.error("turn failed conversation=%s error=%s at=%s", turn.conversation_id,
+                reply.audit_id = await self.audit.record_turn(turn, reply, latency_ms)
+            except Exception as exc:  # an answer is not withheld because its audit record failed
+                log.error("audit record failed conversation=%s error=%s at=%s", turn.conversation_id,
                           type(exc).__name__, _where(exc))
-                reply = compose.build(ReplyKind.fallback, intent=None, entities=[], slots={},
-                                      lead=[catalogue.INTERNAL_ERROR])
         log.info(
             "turn conversation=%s kind=%s intent=%s confidence=%.3f statements=%s ms=%.1f",
             turn.conversation_id, reply.kind.value, reply.intent.name if reply.intent else "-",
-            reply.confidence, ",".join(reply.statement_ids) or "-", (time.perf_counter() - started) * 1000,
+            reply.confidence, ",".join(reply.statement_ids) or "-", latency_ms,
         )
         return reply
 
@@ -88,7 +115,7 @@ class Engine:
         if not has_words(text):
             return self.manager.empty_reply(state)
         if self.manager.is_reset(text):
-            state = ConversationState()
+            state = ConversationState(version=state.version)
             await self.store.save(turn.conversation_id, state)
             return self.manager.reset_reply(state)
         parse = await self.parser.parse(text)
@@ -102,6 +129,10 @@ class Engine:
 
     async def close(self) -> None:
         await self.store.close()
+
+
+def _notice(line: str) -> Reply:
+    return compose.build(ReplyKind.fallback, intent=None, entities=[], slots={}, lead=[line])
 
 
 def _where(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 from pydantic import BaseSettings, Extra, Field
 
@@ -15,6 +16,8 @@ class CoreSettings(BaseSettings):
     models_dir: Path = Field(REPO_ROOT / "models", description="trained NLU models")
     conversation_ttl_days: float = Field(7.0, gt=0, description="idle conversations expire after this")
     max_message_chars: int = Field(4000, gt=0, description="longer messages are cut before parsing")
+    # Shared state for several replicas (redis://host:6379/0, rediss://... for TLS); unset: SQLite.
+    redis_url: Optional[str] = Field(None, description="CAREBOT_REDIS_URL: Redis for state shared by replicas")
 
     class Config:
         env_prefix = "CAREBOT_"

@@ -32,6 +32,9 @@ class ConversationState(BaseModel):
     # out of the options for the rest of the conversation.
     excluded: List[str] = Field(default_factory=list)
     turns: int = 0
+    # The store's version of this state when it was loaded (0: never saved): saves are fenced on it.
+    # Stored beside the state, not in it.
+    version: int = 0
 
     class Config:
         extra = Extra.forbid

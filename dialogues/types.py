@@ -22,6 +22,7 @@ class Turn(Model):
     text: str
     conversation_id: str = Field(..., min_length=1)
     user: Optional[str] = None
+    platform: str = "cli"  # slack, teams, cli, replay: for the audit trail, never for the answer
 
 
 class ReplyKind(str, Enum):
@@ -63,6 +64,8 @@ class Reply(Model):
     notes: List[str] = Field(default_factory=list)  # what the answer depends on / left out
     safety: Optional[str] = None  # the fixed decision-support line, on every answer
     suggestions: List[str] = Field(default_factory=list)
+    # The audit record of this reply, when an audit trail is kept (feedback links to it).
+    audit_id: Optional[str] = None
 
     @property
     def statement_ids(self) -> List[str]:

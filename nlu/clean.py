@@ -1,8 +1,9 @@
-"""Turn what a chat platform delivers into text worth parsing.
+"""Turn the text an edge hands over into text worth parsing: normalisation no platform owns.
 
-Slack wraps mentions, broadcasts and links in angle brackets and escapes &, <, >. None of that
-markup means anything clinically, and a broadcast (`<!channel>`) must never be echoed back, so it
-goes before parsing. Control characters go too; the text is cut to a sane length.
+A platform's own markup (Slack's `<@U…>` and `<!channel>`, Teams' `<at>…</at>`) is removed by its
+edge (`bot/slack/markup.py`, `bot/teams/`). What is left here is common to all of them: control
+characters go, HTML declarations and plain-text broadcasts ("@channel") are never echoed, and the
+text is cut to a sane length.
 
 Text pasted from elsewhere defeats the lexicon in ways a reader never sees: full-width letters
 ("ｌａｎｒｅｏｔｉｄｅ"), a zero-width space inside a word, HTML entities and tags from an EHR or
@@ -15,11 +16,9 @@ import html
 import re
 import unicodedata
 
-_USER_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
-_BROADCAST = re.compile(r"<!(?:channel|here|everyone|subteam\^[A-Z0-9]+)(?:\|[^>]*)?>")
-_OTHER_SPECIAL = re.compile(r"<![^>]*>")
-_CHANNEL_LINK = re.compile(r"<#[CG][A-Z0-9]+(?:\|([^>]*))?>")
-_LINK = re.compile(r"<((?:https?|mailto):[^|>]*)(?:\|([^>]*))?>")
+# An HTML declaration or comment (`<!DOCTYPE>`, `<!-- -->`), and what a pasted, escaped Slack
+# broadcast (`&lt;!channel&gt;`) becomes once unescaped: never parsed, never echoed.
+_DECLARATION = re.compile(r"<![^>]*>")
 # Plain-text broadcasts some clients send without markup.
 _BARE_BROADCAST = re.compile(r"(?<![\w@])@(?:channel|here|everyone)\b", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
@@ -54,16 +53,11 @@ def clean_text(text: str, max_chars: int = 4000) -> str:
         return ""
     text = text[: max_chars * 4]  # bound the work on absurd input before any regex runs
     text = unicodedata.normalize("NFKC", text)
-    text = _USER_MENTION.sub(" ", text)
-    text = _BROADCAST.sub(" ", text)
-    text = _OTHER_SPECIAL.sub(" ", text)
-    text = _CHANNEL_LINK.sub(lambda m: f" {m.group(1) or ''} ", text)
-    text = _LINK.sub(lambda m: f" {m.group(2) or ''} ", text)
+    text = _DECLARATION.sub(" ", text)
     text = _BARE_BROADCAST.sub(" ", text)
     text = _unescape(text)
     # what the unescaping revealed: a pasted broadcast is never echoed, a tag means nothing
-    text = _BROADCAST.sub(" ", text)
-    text = _OTHER_SPECIAL.sub(" ", text)
+    text = _DECLARATION.sub(" ", text)
     text = _BARE_BROADCAST.sub(" ", text)
     text = _HTML_TAG.sub(" ", text)
     text = _strip_controls(text)

@@ -21,6 +21,7 @@ from typing import Callable, Iterable, List, Optional
 from bot.replay.checks import Failure, check_reply, describe_expect
 from bot.replay.engine import ReplayEngine
 from bot.replay.schema import Expect, LoadedConversation, LoadedFile
+from bot.slack.markup import plain_text
 from dialogues.types import Reply, Turn
 
 log = logging.getLogger(__name__)
@@ -119,7 +120,10 @@ async def run_case(engine: ReplayEngine, case: ReplayCase, timeout: float = DEFA
             result.turns.append(outcome)
             try:
                 reply = await asyncio.wait_for(
-                    engine.handle(Turn(text=turn.user, conversation_id=conversation_id, user=turn.sender)),
+                    # replay files hold what a user typed in Slack (and Slack exports import as
+                    # such): the Slack edge's markup removal runs first, as it does live
+                    engine.handle(Turn(text=plain_text(turn.user), conversation_id=conversation_id,
+                                       user=turn.sender, platform="replay")),
                     timeout,
                 )
             except asyncio.TimeoutError:

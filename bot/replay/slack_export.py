@@ -23,7 +23,7 @@ What was said then, per replayed message (the carebot messages after it, before 
   otherwise the kind is unknown and not compared.
 - cited statements: `metadata.event_payload.statement_ids`; else the ids carried by carebot's
   feedback buttons (an `actions` block whose `block_id` starts with `carebot_feedback`, each
-  button's `value` being `{"c": conversation, "s": [statement ids]}`, as `bot.render.blocks`
+  button's `value` being `{"c": conversation, "s": [statement ids]}`, as `bot.slack.blocks`
   writes them); else blocks whose `block_id` is `statement:<id>`. When none is present they are
   unknown and not compared.
 - text: `metadata.event_payload.text` if present (the plain reply), else the message `text`

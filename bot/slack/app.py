@@ -1,10 +1,11 @@
-"""Bolt listeners: Slack payloads in, `Question`s out. Nothing clinical happens here.
+"""Bolt listeners: Slack payloads in, `Incoming` messages out. Nothing clinical happens here.
 
 Each listener decides whether a payload is something carebot should answer (a mention, a DM, the
-slash command, a click on one of its buttons), claims the delivery so a retry is not answered
-twice, and hands the question to the `Responder`. Events are acknowledged by Bolt before the
-listener runs; commands and clicks call `ack()` first. With `process_before_response=False` the
-listener itself runs after the HTTP response is on its way, so the model never delays an ack.
+slash command, a click on one of its buttons) and hands it to the shared responder, which claims
+the delivery (so a retry, here or at another replica, is not answered twice) and answers it.
+Events are acknowledged by Bolt before the listener runs; commands and clicks call `ack()` first.
+With `process_before_response=False` the listener itself runs after the HTTP response is on its
+way, so the model never delays an ack.
 """
 from __future__ import annotations
 
@@ -18,34 +19,37 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.render.blocks import (
+from bot.edge import messages
+from bot.edge.responder import Responder
+from bot.edge.types import DeliveryError, Incoming
+from bot.slack import dedup
+from bot.slack.blocks import (
+    ACTION_FEEDBACK_REASON,
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,
     ACTION_SHARE,
     ACTION_SUGGESTION_PREFIX,
     FeedbackValue,
+    render_reason_menu,
 )
-from bot.slack import dedup
+from bot.slack.markup import plain_text
 from bot.slack.conversations import (
     ViaResponseUrl,
     is_direct,
     place_of_action,
     place_of_command,
     place_of_message,
+    route_of,
 )
-from bot.slack.responder import Question, Responder
+from bot.slack.outbound import SlackOutbound
 from bot.slack.webapi import BotIdentity
-from dialogues.store import StateStore
+from dialogues.store import FEEDBACK_REASONS, Feedback, StateStore, StoreUnavailable
 
 log = logging.getLogger("carebot.slack")
 
+PLATFORM = "slack"
 COMMAND = "/carebot"
-REFUSAL = (
-    "Sorry, I'm not set up to answer in this channel. You can ask me in a direct message, "
-    "or ask a workspace admin to add this channel to carebot's allowed channels."
-)
 USAGE = "Ask a question after the command, for example: /carebot what is the lanreotide dose?"
-THANKS = "Thanks, your feedback was recorded."
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Listeners:
 
     identity: BotIdentity
     responder: Responder
+    outbound: SlackOutbound
     store: StateStore
     allowed_channels: FrozenSet[str] = frozenset()
 
@@ -88,15 +93,15 @@ class Listeners:
         team_id = str(body.get("team_id") or self.identity.team_id)
         place = place_of_message(team_id, event)
         ref = str(body.get("event_id") or event.get("ts"))
-        if not await dedup.first_event_delivery(self.store, body):
-            log.info("duplicate delivery event=%s", ref)
-            return
         if not self.allowed(place.channel):
-            if await dedup.first_refusal(self.store, team_id, place.channel):
+            if await self.responder.once(dedup.refusal_key(team_id, place.channel)):
                 log.info("refused channel=%s event=%s", place.channel, ref)
-                self.responder.notify(place.destination, REFUSAL, ref)
+                self.responder.notify(place.route, messages.REFUSAL, ref)
             return
-        self.responder.ask(Question(place=place, text=str(event.get("text") or ""), user=event.get("user"), ref=ref))
+        await self.responder.take(Incoming(
+            platform=PLATFORM, keys=dedup.message_keys(body), conversation_id=place.conversation_id,
+            text=plain_text(str(event.get("text") or "")), user=event.get("user"), route=place.route, ref=ref,
+        ))
 
     # ---- the slash command ----------------------------------------------------------------------
 
@@ -104,7 +109,7 @@ class Listeners:
         text = str(body.get("text") or "").strip()
         channel = str(body.get("channel_id") or "")
         if not self.allowed(channel):
-            await ack(text=REFUSAL)
+            await ack(text=messages.REFUSAL)
             return
         if not text:
             await ack(text=USAGE)
@@ -113,18 +118,12 @@ class Listeners:
         if not body.get("response_url") or not body.get("user_id") or not body.get("team_id"):
             log.warning("command without response_url/user/team trigger=%s", body.get("trigger_id"))
             return
-        if not await dedup.first_command_delivery(self.store, body):
-            return
-        self.responder.ask(
-            Question(
-                place=place_of_command(body),
-                text=text,
-                user=str(body["user_id"]),
-                ref=str(body.get("trigger_id") or "command"),
-                asked=text,
-                private=True,
-            )
-        )
+        place = place_of_command(body)
+        await self.responder.take(Incoming(
+            platform=PLATFORM, keys=dedup.command_keys(body), conversation_id=place.conversation_id,
+            text=plain_text(text), user=str(body["user_id"]), route=place.route,
+            ref=str(body.get("trigger_id") or "command"), asked=text, private=True,
+        ))
 
     # ---- buttons --------------------------------------------------------------------------------
 
@@ -135,35 +134,46 @@ class Listeners:
         if place is None or not question or not self.allowed(place.channel):
             log.info("suggestion click ignored action_ts=%s", action.get("action_ts"))
             return
-        if not await dedup.first_click(self.store, body, action):
-            return
         user = (body.get("user") or {}).get("id")
-        self.responder.ask(
-            Question(
-                place=place,
-                text=question,
-                user=user,
-                ref=f"click:{action.get('action_ts')}",
-                asked=question,
-                private=isinstance(place.destination, ViaResponseUrl),
-            )
-        )
+        await self.responder.take(Incoming(
+            platform=PLATFORM, keys=(dedup.click_key(body, action),), conversation_id=place.conversation_id,
+            text=question, user=user, route=place.route, ref=f"click:{action.get('action_ts')}",
+            asked=question, private=isinstance(place.destination, ViaResponseUrl),
+        ))
 
     async def on_feedback(self, ack: AsyncAck, body: Dict[str, Any], action: Dict[str, Any]) -> None:
+        """Helpful / not helpful; a not-helpful click offers an optional reason from a fixed menu
+        (never free text, which would invite patient details)."""
         await ack()
         value = FeedbackValue.decode(str(action.get("value") or ""))
         if value is None or not value.conversation_id.startswith("slack:"):
             log.warning("feedback with an unreadable value action_ts=%s", action.get("action_ts"))
             return
-        if not await dedup.first_click(self.store, body, action):
+        reason = value.reason if action.get("action_id") == ACTION_FEEDBACK_REASON else None
+        if action.get("action_id") == ACTION_FEEDBACK_REASON and reason not in FEEDBACK_REASONS:
+            log.warning("feedback reason not on the menu action_ts=%s", action.get("action_ts"))
+            return
+        if not await self.responder.once(dedup.click_key(body, action)):
             return
         user = (body.get("user") or {}).get("id")
         helpful = action.get("action_id") == ACTION_HELPFUL
-        await self.store.add_feedback(value.conversation_id, value.statement_ids, helpful, user)
-        log.info("feedback conversation=%s helpful=%s statements=%s",
-                 value.conversation_id, helpful, ",".join(value.statement_ids) or "-")
-        if body.get("response_url"):
-            self.responder.notify(ViaResponseUrl(str(body["response_url"])), THANKS, f"click:{action.get('action_ts')}")
+        try:
+            await self.store.add_feedback(Feedback(
+                value.conversation_id, tuple(value.statement_ids), helpful, user, reason, value.audit_id))
+        except StoreUnavailable:
+            log.error("feedback not stored error=StoreUnavailable")
+            return
+        log.info("feedback conversation=%s helpful=%s reason=%s statements=%s", value.conversation_id,
+                 helpful, reason or "-", ",".join(value.statement_ids) or "-")
+        url = body.get("response_url")
+        if not url:
+            return
+        ref = f"click:{action.get('action_ts')}"
+        route = route_of(ViaResponseUrl(str(url)))
+        if action.get("action_id") == ACTION_NOT_HELPFUL:
+            self.responder.background(self._post(ViaResponseUrl(str(url)), render_reason_menu(value), ref))
+        else:
+            self.responder.notify(route, messages.THANKS, ref)
 
     async def on_share(self, ack: AsyncAck, body: Dict[str, Any], action: Dict[str, Any]) -> None:
         await ack()
@@ -171,9 +181,26 @@ class Listeners:
         token = str(action.get("value") or "")
         if not url or not user or not token:
             return
-        if not await dedup.first_click(self.store, body, action):
+        if not await self.responder.once(dedup.click_key(body, action)):
             return
-        self.responder.share(token, str(user), ViaResponseUrl(str(url)), f"click:{action.get('action_ts')}")
+        self.responder.background(self._share(token, str(user), ViaResponseUrl(str(url)),
+                                              f"click:{action.get('action_ts')}"))
+
+    async def _share(self, token: str, user: str, destination: ViaResponseUrl, ref: str) -> None:
+        try:
+            shared = await self.outbound.share(token, user, destination)
+        except (DeliveryError, StoreUnavailable) as exc:
+            log.error("share not delivered ref=%s error=%s", ref, getattr(exc, "reason", type(exc).__name__))
+            self.responder.notify(route_of(destination), messages.APOLOGY, ref)
+            return
+        if not shared:
+            self.responder.notify(route_of(destination), messages.SHARE_EXPIRED, ref)
+
+    async def _post(self, destination: ViaResponseUrl, message: Any, ref: str) -> None:
+        try:
+            await self.outbound.poster.post(destination, message)
+        except DeliveryError as exc:
+            log.error("notice not delivered ref=%s error=%s", ref, exc.reason)
 
 
 def ignore_reason(identity: BotIdentity, event: Mapping[str, Any]) -> Optional[str]:
@@ -202,6 +229,7 @@ def register(app: AsyncApp, listeners: Listeners) -> AsyncApp:
     app.action(re.compile(rf"^{ACTION_SUGGESTION_PREFIX}(_\d+)?$"))(listeners.on_suggestion)
     app.action(ACTION_HELPFUL)(listeners.on_feedback)
     app.action(ACTION_NOT_HELPFUL)(listeners.on_feedback)
+    app.action(ACTION_FEEDBACK_REASON)(listeners.on_feedback)
     app.action(ACTION_SHARE)(listeners.on_share)
     return app
 

@@ -8,7 +8,7 @@ from an event, a slash command and a button click on the answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Union
 
 
 def thread_conversation(team_id: str, channel: str, thread_ts: str) -> str:
@@ -48,11 +48,31 @@ class ViaResponseUrl:
 Destination = Union[InChannel, ViaResponseUrl]
 
 
+def route_of(destination: Destination) -> Dict[str, str]:
+    """The destination as the flat dict the shared edge stores with an unanswered delivery."""
+    if isinstance(destination, InChannel):
+        return {"to": "channel", "channel": destination.channel, "thread_ts": destination.thread_ts or ""}
+    return {"to": "response_url", "url": destination.url, "in_channel": "1" if destination.in_channel else ""}
+
+
+def destination_of(route: Mapping[str, str]) -> Destination:
+    """The inverse of `route_of`; raises ValueError for a route this module did not write."""
+    if route.get("to") == "channel" and route.get("channel"):
+        return InChannel(str(route["channel"]), route.get("thread_ts") or None)
+    if route.get("to") == "response_url" and route.get("url"):
+        return ViaResponseUrl(str(route["url"]), bool(route.get("in_channel")))
+    raise ValueError("not a Slack route")
+
+
 @dataclass(frozen=True)
 class Place:
     conversation_id: str
     destination: Destination
     channel: str
+
+    @property
+    def route(self) -> Dict[str, str]:
+        return route_of(self.destination)
 
 
 def place_of_message(team_id: str, event: Mapping[str, Any]) -> Place:

@@ -6,24 +6,20 @@ and so every send goes through the retrying clients from `webapi`.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.render.blocks import SlackMessage
+from bot.edge.metrics import EdgeMetrics
+from bot.slack.blocks import SlackMessage
 from bot.slack.conversations import Destination, InChannel, ViaResponseUrl
 from bot.slack.webapi import build_webhook
 
 
-class DeliveryError(Exception):
-    """A message could not be posted, after the client's own retries."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason  # an error code or status, never message content
+from bot.edge.types import DeliveryError  # noqa: E402  (re-exported: the shared edge's error)
 
 
 # What a failed post can raise; callers turn these into a DeliveryError with a loggable reason.
@@ -35,16 +31,20 @@ class Poster:
         self,
         client: AsyncWebClient,
         webhook_factory: Callable[[str], AsyncWebhookClient] = build_webhook,
+        metrics: Optional[EdgeMetrics] = None,
     ) -> None:
         self.client = client
         self._webhook = webhook_factory
+        self.metrics = metrics
 
-    async def post_all(self, destination: Destination, messages: Sequence[SlackMessage]) -> None:
+    async def post_all(self, destination: Destination, messages: Sequence[SlackMessage],
+                       delivery_key: Optional[str] = None) -> None:
         """In order; a long answer's parts must read top to bottom."""
         for message in messages:
-            await self.post(destination, message)
+            await self.post(destination, message, delivery_key)
 
-    async def post(self, destination: Destination, message: SlackMessage) -> None:
+    async def post(self, destination: Destination, message: SlackMessage,
+                   delivery_key: Optional[str] = None) -> None:
         try:
             if isinstance(destination, InChannel):
                 await self.client.chat_postMessage(

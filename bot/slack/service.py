@@ -1,4 +1,4 @@
-"""Putting the Slack edge together: clients, responder, Bolt app, and one transport.
+"""Putting the Slack edge together: clients, the shared responder, Bolt app, and one transport.
 
 The same function builds what `carebot serve slack` runs and what the tests run against a mock
 Slack, so the tests exercise the real wiring; only the core (engine) is passed in, because it is
@@ -13,10 +13,14 @@ from typing import Optional
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.app import Listeners, build_app
+from bot.edge.http import HttpServer, build_web_app, start_http
+from bot.edge.metrics import EdgeMetrics
+from bot.edge.responder import Responder
+from bot.edge.types import Core
+from bot.slack.app import PLATFORM, Listeners, build_app
 from bot.slack.deliver import Poster
-from bot.slack.responder import Core, Responder
-from bot.slack.server import HttpServer, build_web_app, start_http
+from bot.slack.outbound import SlackOutbound
+from bot.slack.routes import add_slack_routes
 from bot.slack.settings import Mode, SlackSettings
 from bot.slack.socket_mode import start_socket_mode
 from bot.slack.webapi import BotIdentity, build_web_client, check_token
@@ -30,6 +34,7 @@ class SlackService:
     responder: Responder
     identity: BotIdentity
     mode: Mode
+    metrics: EdgeMetrics
     http: Optional[HttpServer] = None
     socket: Optional[AsyncSocketModeHandler] = None
 
@@ -58,10 +63,11 @@ async def start_service(
     api = build_web_client(settings)
     if identity is None:
         identity = await check_token(api)
-    responder = Responder(core, Poster(api))
-    listeners = Listeners(
-        identity=identity, responder=responder, store=core.store, allowed_channels=settings.allowed_channels
-    )
+    metrics = EdgeMetrics(PLATFORM)
+    outbound = SlackOutbound(Poster(api, metrics=metrics), core.store)
+    responder = Responder(core, outbound, metrics=metrics)
+    listeners = Listeners(identity=identity, responder=responder, outbound=outbound, store=core.store,
+                          allowed_channels=settings.allowed_channels)
     app = build_app(
         identity=identity,
         bot_token=settings.bot_token.get_secret_value(),
@@ -69,13 +75,21 @@ async def start_service(
         client=build_web_client(settings, with_token=False),
         listeners=listeners,
     )
-    service = SlackService(app=app, responder=responder, identity=identity, mode=mode)
+    service = SlackService(app=app, responder=responder, identity=identity, mode=mode, metrics=metrics)
+
+    async def health() -> dict:
+        store_ok = await core.store.ping()
+        return {"ok": store_ok, "mode": mode.value, "store": "ok" if store_ok else "unavailable",
+                "answers_in_flight": responder.busy}
+
     if mode is Mode.http:
-        web_app = build_web_app(app, health=lambda: {"mode": "http", "answers_in_flight": responder.busy})
+        web_app = add_slack_routes(build_web_app(health, metrics), app, metrics)
         service.http = await start_http(web_app, host, port)
     else:
         assert settings.app_token is not None
         service.socket = await start_socket_mode(
             app, settings.app_token.get_secret_value(), build_web_client(settings, with_token=False)
         )
+    # deliveries a crashed process claimed and never answered: now, then every half lease
+    responder.start_recovery()
     return service

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.slack.markup import plain_text
 from tests.dialogues.flow import Flow
 
 BAD_INPUTS = [
@@ -12,11 +13,13 @@ BAD_INPUTS = [
 ]
 
 
+@pytest.mark.parametrize("edge", [plain_text, str], ids=["through-slack-markup", "raw-to-core"])
 @pytest.mark.parametrize("text", BAD_INPUTS, ids=lambda t: repr(t[:20]))
-async def test_bad_input_gets_a_reply_and_keeps_state(engine, text: str) -> None:
+async def test_bad_input_gets_a_reply_and_keeps_state(engine, text: str, edge) -> None:
+    """As the Slack edge hands it over, and raw (the core must cope with markup it never sees live)."""
     flow = Flow(engine)
     await flow.send("lanreotide dose?").expect(kind="answer", slots={"drug": "lanreotide"})
-    reply = await flow.send(text).expect()
+    reply = await flow.send(edge(text)).expect()
     assert reply.text.strip()
     for mass in ("<!channel>", "<!here>", "<!everyone>", "@channel", "@here", "<@U0123ABCD"):
         assert mass not in reply.text
@@ -24,11 +27,11 @@ async def test_bad_input_gets_a_reply_and_keeps_state(engine, text: str) -> None
 
 
 async def test_only_a_mention_says_so(engine) -> None:
-    await Flow(engine).send("<@U0123ABCD>").expect(kind="fallback", contains=["didn't find a question"])
+    await Flow(engine).send(plain_text("<@U0123ABCD>")).expect(kind="fallback", contains=["didn't find a question"])
 
 
 async def test_mass_mention_with_a_question_is_answered_without_echo(engine) -> None:
-    await Flow(engine).send("<!channel> lanreotide dose?").expect(kind="answer", contains=["120 mg"],
+    await Flow(engine).send(plain_text("<!channel> lanreotide dose?")).expect(kind="answer", contains=["120 mg"],
                                                                   not_contains=["channel"])
 
 

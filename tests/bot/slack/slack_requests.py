@@ -93,12 +93,17 @@ def find_button(blocks: List[Dict[str, Any]], action_prefix: str) -> Tuple[Dict[
 
 def click_body(posted: Call, action_prefix: str, response_url: str, user: str = "UNURSE1",
                ephemeral: bool = False, channel: Optional[str] = None,
-               answered: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+               answered: Optional[Dict[str, Any]] = None, value: Optional[str] = None) -> Dict[str, Any]:
     """The block_actions payload Slack sends when `user` clicks a button of a posted message.
 
-    `posted` is the recorded chat.postMessage (or response_url) call that carried the message.
+    `posted` is the recorded chat.postMessage (or response_url) call that carried the message;
+    `value` picks one of several buttons with the same action id.
     """
-    block, element = find_button(posted.data["blocks"], action_prefix)
+    if value is None:
+        block, element = find_button(posted.data["blocks"], action_prefix)
+    else:
+        block, element = next((b, e) for b, e in buttons(posted.data["blocks"])
+                              if e["action_id"].startswith(action_prefix) and e.get("value") == value)
     channel = channel or posted.data.get("channel")
     action = {"type": "button", "action_id": element["action_id"], "block_id": block.get("block_id", "b"),
               "text": element["text"], "value": element.get("value", ""), "action_ts": new_ts()}

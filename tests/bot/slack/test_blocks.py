@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render.blocks import (
+from bot.slack.blocks import (
     ACTION_HELPFUL,
     ACTION_NOT_HELPFUL,
     ACTION_SHARE,
@@ -23,7 +23,7 @@ from bot.render.blocks import (
     render_notice,
     render_reply,
 )
-from bot.render.blocks import _statement_blocks  # the size of one statement's blocks
+from bot.slack.blocks import _statement_blocks  # the size of one statement's blocks
 from dialogues.types import CitedStatement, Reply, ReplyKind, SourceRef
 
 SAFETY = "Decision support only: check the current label and your local protocol."

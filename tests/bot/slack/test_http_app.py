@@ -13,9 +13,15 @@ from typing import Any
 
 import aiohttp
 
-from bot.render.blocks import ACTION_HELPFUL, ACTION_NOT_HELPFUL, ACTION_SHARE, ACTION_SUGGESTION_PREFIX
-from bot.slack.responder import APOLOGY
-from bot.slack.app import REFUSAL, THANKS
+from bot.edge.messages import APOLOGY, ASK_REASON, REFUSAL, THANKS
+from bot.slack.blocks import (
+    ACTION_FEEDBACK_REASON,
+    ACTION_HELPFUL,
+    ACTION_NOT_HELPFUL,
+    ACTION_SHARE,
+    ACTION_SUGGESTION_PREFIX,
+    FeedbackValue,
+)
 
 from .harness import Bot, answer_text, start_bot, stop_bot
 from .mock_slack import BOT_USER, TEAM_ID, MockSlack
@@ -284,15 +290,35 @@ async def test_feedback_is_stored_with_conversation_and_statements(bot: Bot, eng
     await bot.client.event(event_body(mention(f"<@{BOT_USER}> lanreotide dose?", channel, root)))
     [answer] = await bot.slack.wait_posts(channel=channel)
     conversation = f"slack:{TEAM_ID}:{channel}:{root}"
-    for action, helpful in ((ACTION_HELPFUL, True), (ACTION_NOT_HELPFUL, False)):
-        url_name = new_id("fb")
-        payload = click_body(answer, action, bot.slack.response_url(url_name), user="UDOCTOR")
-        assert (await bot.client.click(payload))[0] == 200
-        [thanks] = await bot.slack.wait_responses(url_name)
-        assert thanks.data["response_type"] == "ephemeral" and thanks.data["text"] == THANKS
-    rows = [row for row in engine.store.feedback() if row[0] == conversation]
-    assert [(r[2], r[3]) for r in rows] == [(True, "UDOCTOR"), (False, "UDOCTOR")]
-    assert rows[0][1] and "lanreotide" in " ".join(rows[0][1])
+    url_name = new_id("fb")
+    payload = click_body(answer, ACTION_HELPFUL, bot.slack.response_url(url_name), user="UDOCTOR")
+    assert (await bot.client.click(payload))[0] == 200
+    [thanks] = await bot.slack.wait_responses(url_name)
+    assert thanks.data["response_type"] == "ephemeral" and thanks.data["text"] == THANKS
+
+    # not helpful: an optional reason from a fixed menu, no free-text box
+    url_name = new_id("fb")
+    payload = click_body(answer, ACTION_NOT_HELPFUL, bot.slack.response_url(url_name), user="UDOCTOR")
+    assert (await bot.client.click(payload))[0] == 200
+    [menu] = await bot.slack.wait_responses(url_name)
+    assert menu.data["text"] == ASK_REASON
+    assert not any(block["type"] == "input" for block in menu.data["blocks"])
+    reasons = [element for block in menu.data["blocks"] if block["type"] == "actions"
+               for element in block["elements"]]
+    assert {FeedbackValue.decode(r["value"]).reason for r in reasons} == {
+        "wrong_statement", "missing_information", "did_not_understand", "too_long"}
+    reason_url = new_id("fb")
+    click = click_body(menu, ACTION_FEEDBACK_REASON, bot.slack.response_url(reason_url), user="UDOCTOR",
+                       ephemeral=True, channel=channel,
+                       value=next(r["value"] for r in reasons if "too_long" in r["value"]))
+    assert (await bot.client.click(click))[0] == 200
+    [thanks] = await bot.slack.wait_responses(reason_url)
+    assert thanks.data["text"] == THANKS
+
+    rows = [row for row in engine.store.feedback() if row.conversation_id == conversation]
+    assert [(r.helpful, r.user, r.reason) for r in rows] == [
+        (True, "UDOCTOR", None), (False, "UDOCTOR", None), (False, "UDOCTOR", "too_long")]
+    assert rows[0].statement_ids and "lanreotide" in " ".join(rows[0].statement_ids)
 
 
 # ---- Web API failures, allowlist -------------------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 from bot.slack.app import COMMAND
-from bot.slack.server import EVENTS_PATH
+from bot.slack.routes import EVENTS_PATH
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -10,7 +10,7 @@ from bot.cli import build_parser
 from bot.slack import runner
 from bot.slack.settings import Mode, SettingsError, SlackSettings, load_env_file, load_settings
 from bot.slack.webapi import build_web_client, check_token
-from bot.slack_commands import slack_configured
+from bot.slack.platform import configured as slack_configured
 
 from .harness import settings_for
 from .mock_slack import BOT_USER, TEAM_ID, MockSlack

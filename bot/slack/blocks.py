@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from bot.edge.messages import ASK_REASON, REASON_LABELS
 from dialogues.compose import cited_as
 from dialogues.types import CitedStatement, Reply
 from knowledge.schema import SOURCE_HEADINGS
@@ -40,6 +41,7 @@ SOURCE_GROUPS: Tuple[Tuple[str, str], ...] = tuple((kind.value, heading) for kin
 ACTION_SUGGESTION_PREFIX = "carebot_suggestion"
 ACTION_HELPFUL = "carebot_feedback_helpful"
 ACTION_NOT_HELPFUL = "carebot_feedback_not_helpful"
+ACTION_FEEDBACK_REASON = "carebot_feedback_reason"
 ACTION_SHARE = "carebot_share"
 BLOCK_SUGGESTIONS = "carebot_suggestions"
 BLOCK_FEEDBACK = "carebot_feedback"
@@ -92,15 +94,19 @@ class SlackMessage:
 
 @dataclass(frozen=True)
 class FeedbackValue:
-    """What a feedback button carries back: the conversation and the statements it rated."""
+    """What a feedback button carries back: the conversation, the statements it rated, the audit
+    record of the answer, and (on the reason menu) the reason picked."""
 
     conversation_id: str
     statement_ids: List[str]
+    audit_id: Optional[str] = None
+    reason: Optional[str] = None
 
     def encode(self, limit: int = MAX_BUTTON_VALUE) -> str:
         ids = list(self.statement_ids)
+        extra = {k: v for k, v in (("a", self.audit_id), ("r", self.reason)) if v}
         while True:
-            value = json.dumps({"c": self.conversation_id, "s": ids}, separators=(",", ":"))
+            value = json.dumps({"c": self.conversation_id, "s": ids, **extra}, separators=(",", ":"))
             if len(value) <= limit or not ids:
                 return value
             ids.pop()  # only with dozens of statements; the conversation id still identifies it
@@ -119,7 +125,23 @@ class FeedbackValue:
             return None
         if not all(isinstance(i, str) for i in ids):
             return None
-        return cls(conversation_id=conversation_id, statement_ids=ids)
+        audit_id, reason = data.get("a"), data.get("r")
+        if not isinstance(audit_id, (str, type(None))) or not isinstance(reason, (str, type(None))):
+            return None
+        return cls(conversation_id=conversation_id, statement_ids=ids, audit_id=audit_id, reason=reason)
+
+
+def render_reason_menu(value: FeedbackValue) -> SlackMessage:
+    """After "not helpful": an optional reason from a fixed menu (never a free-text box)."""
+    buttons = [
+        {"type": "button", "action_id": ACTION_FEEDBACK_REASON, "text": _plain(label),
+         "value": replace(value, reason=reason).encode()}
+        for reason, label in REASON_LABELS.items()
+    ]
+    return SlackMessage(
+        text=ASK_REASON,
+        blocks=[_section(escape(ASK_REASON)), {"type": "actions", "block_id": BLOCK_FEEDBACK, "elements": buttons}],
+    )
 
 
 def escape(text: str) -> str:
@@ -283,7 +305,7 @@ def _suggestion_blocks(questions: Sequence[str]) -> List[Block]:
 
 
 def _feedback_elements(reply: Reply, conversation_id: str, share_value: Optional[str]) -> List[Block]:
-    value = FeedbackValue(conversation_id, reply.statement_ids).encode()
+    value = FeedbackValue(conversation_id, reply.statement_ids, audit_id=reply.audit_id).encode()
     elements: List[Block] = []
     if share_value:
         elements.append(_share_button(share_value))

@@ -1,41 +1,41 @@
-"""The HTTP Events API endpoint: one aiohttp server, one URL for everything Slack sends.
+"""The HTTP server every webhook platform is served on: one aiohttp app, `GET /healthz`, `GET /metrics`.
 
-`POST /slack/events` takes events, slash commands and interactivity alike (the manifest points
-all three at it); Bolt verifies the signature and timestamp of each request before any listener
-sees it. `GET /healthz` is for load balancers and `make run` users checking the process is up.
+A platform adds its own route (`POST /slack/events`, `POST /api/messages`) to the app from
+`build_web_app`; what is common to serving webhooks (health, metrics, binding, limits on body
+size) is here once.
 """
 from __future__ import annotations
 
 import logging
 import socket
 from dataclasses import dataclass
-from typing import Any, Callable, Dict
+from typing import Any, Awaitable, Callable, Dict
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
 
-log = logging.getLogger("carebot.slack")
+from bot.edge.metrics import EdgeMetrics
 
-EVENTS_PATH = "/slack/events"
+log = logging.getLogger("carebot.http")
+
 HEALTH_PATH = "/healthz"
-MAX_BODY_BYTES = 1024 * 1024  # Slack payloads are a few KB
+METRICS_PATH = "/metrics"
+MAX_BODY_BYTES = 1024 * 1024  # chat payloads are a few KB
+
+# Health: a dict of facts, with "ok" False when the process cannot serve (its store is down).
+Health = Callable[[], Awaitable[Dict[str, Any]]]
 
 
-def build_web_app(app: AsyncApp, health: Callable[[], Dict[str, Any]]) -> web.Application:
-    async def events(request: web.Request) -> web.StreamResponse:
-        bolt_response = await app.async_dispatch(await to_bolt_request(request))
-        if bolt_response.status >= 400:
-            # 401 for a bad signature or stale timestamp: say so, without the body
-            log.warning("request refused status=%d path=%s", bolt_response.status, request.path)
-        return await to_aiohttp_response(bolt_response)
-
+def build_web_app(health: Health, metrics: EdgeMetrics) -> web.Application:
     async def healthz(_: web.Request) -> web.StreamResponse:
-        return web.json_response({"ok": True, **health()})
+        report = await health()
+        return web.json_response(report, status=200 if report.get("ok", True) else 503)
+
+    async def metrics_page(_: web.Request) -> web.StreamResponse:
+        return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})
 
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
-    web_app.router.add_post(EVENTS_PATH, events)
     web_app.router.add_get(HEALTH_PATH, healthz)
+    web_app.router.add_get(METRICS_PATH, metrics_page)
     return web_app
 
 
@@ -68,5 +68,5 @@ async def start_http(web_app: web.Application, host: str, port: int) -> HttpServ
     site = web.SockSite(runner, sock)
     await site.start()
     bound_port = sock.getsockname()[1]
-    log.info("listening on %s:%d%s", host, bound_port, EVENTS_PATH)
+    log.info("listening on %s:%d", host, bound_port)
     return HttpServer(runner=runner, host=host, port=bound_port)
