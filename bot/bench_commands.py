@@ -1,7 +1,9 @@
 """`carebot bench`: benchmarks on the machine at hand; prints a table, writes benchmarks/results.json.
 
 Only argument parsing lives here (imported by every `carebot` command, so it must stay cheap);
-`bot.bench.runner` does the work. See docs/performance.md for what each figure means.
+`benchmarks.runner` does the work. The benchmarks and the platform mocks they drive (`mocks/`)
+live in the source tree, not in the installed package: `carebot bench` runs from a clone.
+See docs/performance.md for what each figure means.
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from pathlib import Path
 from typing import List
 
 NAMES = ("turn", "growth", "slack", "memory", "cold-start", "training")
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "benchmarks" / "results.json"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -40,11 +43,24 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     bench.set_defaults(handler=bench_command)
 
 
+def _source_tree() -> bool:
+    """Put the clone's root on the path for `benchmarks` and `mocks` (not installed packages)."""
+    if not (REPO_ROOT / "benchmarks" / "runner.py").exists() or not (REPO_ROOT / "mocks").is_dir():
+        return False
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))
+    return True
+
+
 def bench_command(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.bench import report
-    from bot.bench.runner import Options, correctness_failures, run
+    if not _source_tree():
+        print("carebot bench: the benchmarks are in carebot's source tree (benchmarks/, mocks/), "
+              "which this installation does not have. Run it from a clone: make bench.", file=sys.stderr)
+        return 2
+    from benchmarks import report
+    from benchmarks.runner import Options, correctness_failures, run
 
     only: List[str] = [name.strip() for value in args.only for name in value.split(",") if name.strip()]
     unknown = [name for name in only if name not in NAMES]

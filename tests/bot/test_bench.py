@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.bench import report, stats
-from bot.bench.mockslack import CHANNEL, Post, sign
-from bot.bench.slack import Event, score
+from benchmarks import report, stats
+from mocks.slack import CHANNEL, Post, sign
+from benchmarks.slack import Event, score
 
 REPO = Path(__file__).resolve().parents[2]
 CAREBOT = [sys.executable, "-m", "bot.cli"]
@@ -163,7 +163,7 @@ def test_percentiles() -> None:
 
 
 def test_cold_start_timer_on_a_stand_in_process() -> None:
-    from bot.bench.coldstart import time_process
+    from benchmarks.coldstart import time_process
 
     code = "import time; time.sleep(0.2); print('ANSWER dosing', flush=True); time.sleep(0.2)"
     result = time_process([sys.executable, "-c", code], lambda line: line.startswith("ANSWER"))

@@ -1,6 +1,6 @@
 """Bare Rasa, for the cold-start comparison: load a model, parse one message, print the intent.
 
-Run as a script (`python bot/bench/bare_rasa.py MODEL TEXT`), so it imports nothing from carebot:
+Run as a script (`python benchmarks/bare_rasa.py MODEL TEXT`), so it imports nothing from carebot:
 this is what a plain Rasa NLU deployment does before it can answer its first message.
 """
 import asyncio

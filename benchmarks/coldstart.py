@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from bot.bench import machine, stats
-from bot.bench.procs import bare_rasa_command, carebot_command, child_env
+from benchmarks import machine, stats
+from benchmarks.procs import bare_rasa_command, carebot_command, child_env
 
 COLD_START_GOAL_RATIO = 1.10
 QUESTION = "lanreotide dose?"
@@ -105,6 +105,6 @@ def cold_start_benchmark(workdir: Path, model: Path, runs: int, warmup: bool = T
     out["ratio_median"] = stats.ratio(out["carebot"]["first_answer_s"]["median"],
                                       out["bare_rasa"]["first_answer_s"]["median"])
     out["command"] = {"carebot": f"carebot ask {QUESTION!r}",
-                      "bare_rasa": "python bot/bench/bare_rasa.py MODEL (Agent.load + parse_message)"}
+                      "bare_rasa": "python benchmarks/bare_rasa.py MODEL (Agent.load + parse_message)"}
     out["goal"] = {"ratio_median_max": COLD_START_GOAL_RATIO}
     return out

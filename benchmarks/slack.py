@@ -30,10 +30,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
-from bot.bench import machine, stats
-from bot.bench.messages import CONVERSATIONS
-from bot.bench.mockslack import BOT_TOKEN, CHANNEL, MockWebApi, Post, mention_body, new_signing_secret, sign
-from bot.bench.procs import carebot_command, child_env, free_port
+from benchmarks import machine, stats
+from benchmarks.messages import CONVERSATIONS
+from mocks.slack import BOT_TOKEN, CHANNEL, MockWebApi, Post, mention_body, new_signing_secret, sign
+from benchmarks.procs import carebot_command, child_env, free_port
 
 RATES = (10, 50, 100)
 ACK_DEADLINE = 3.0  # Slack redelivers an event it has not seen acknowledged within 3 s
@@ -115,7 +115,7 @@ class SlackBench:
         args = ["serve", "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
         if self.profile_out is not None:
             self.profile_out.parent.mkdir(parents=True, exist_ok=True)
-            command = [sys.executable, "-m", "bot.bench.profiled", str(self.profile_out)] + args
+            command = [sys.executable, "-m", "benchmarks.profiled", str(self.profile_out)] + args
         else:
             command = carebot_command() + args
         started = time.perf_counter()

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Sequence
 
-from bot.bench import stats
-from bot.bench.messages import CONVERSATIONS
+from benchmarks import stats
+from benchmarks.messages import CONVERSATIONS
 
 TURN_GOAL_RATIO = 1.15
 GROWTH_GOAL_RATIO = 1.10  # "costs the same": equal within the noise of a shared machine
@@ -159,14 +159,16 @@ def prefill(path: Path, conversations: int, seen_events: int, seed: int = 7) -> 
         state.slots["sstr_status"] = rng.choice(["positive", None])
         state.last_intent = rng.choice(["dosing", "next_steps", "monitoring", None])
         state.turns = rng.randint(1, 12)
-        rows.append((f"slack:TBENCH:C{number % 97:08d}:{now - number:.6f}", state.json(),
+        rows.append((f"slack:TBENCH:C{number % 97:08d}:{now - number:.6f}", state.json(exclude={"version"}),
                      now - rng.uniform(0, 6 * 86400)))
     claims = [(f"slack:event:Ev{number:010d}", now - rng.uniform(0, 23 * 3600)) for number in range(seen_events)]
     db = sqlite3.connect(str(path))
     try:
         with db:
-            db.executemany("INSERT OR REPLACE INTO conversations(id, state, updated) VALUES (?, ?, ?)", rows)
-            db.executemany("INSERT OR IGNORE INTO seen_events(key, seen) VALUES (?, ?)", claims)
+            db.executemany("INSERT OR REPLACE INTO conversations(id, state, updated, version) VALUES (?, ?, ?, 1)",
+                           rows)
+            db.executemany("INSERT OR IGNORE INTO deliveries(key, status, token, lease_until, seen) "
+                           "VALUES (?, 'answered', 't', 0, ?)", claims)
     finally:
         db.close()
     return [row[0] for row in rows]
@@ -175,12 +177,14 @@ def prefill(path: Path, conversations: int, seen_events: int, seed: int = 7) -> 
 def _query_plans(path: Path) -> Dict[str, str]:
     """How SQLite runs the store's statements (an index search is constant-ish time)."""
     queries = {
-        "load": "SELECT state, updated FROM conversations WHERE id = 'x'",
-        "save": "INSERT INTO conversations(id, state, updated) VALUES ('x', '{}', 0) ON CONFLICT(id) "
-                "DO UPDATE SET state = excluded.state, updated = excluded.updated",
-        "claim_event": "INSERT OR IGNORE INTO seen_events(key, seen) VALUES ('x', 0)",
+        "load": "SELECT state, updated, version FROM conversations WHERE id = 'x'",
+        "save": "UPDATE conversations SET state = '{}', updated = 0, version = version + 1 "
+                "WHERE id = 'x' AND version = 1",
+        "claim": "SELECT status, lease_until FROM deliveries WHERE key IN ('x', 'y')",
+        "recover": "SELECT key, pending, text_until FROM deliveries WHERE status = 'in_progress' "
+                   "AND lease_until <= 0 AND pending IS NOT NULL AND platform = 'slack' ORDER BY seen LIMIT 100",
         "purge_conversations": "DELETE FROM conversations WHERE updated < 0",
-        "purge_seen_events": "DELETE FROM seen_events WHERE seen < 0",
+        "purge_deliveries": "DELETE FROM deliveries WHERE seen < 0 AND status = 'answered'",
     }
     db = sqlite3.connect(str(path))
     try:
@@ -239,8 +243,9 @@ async def growth_benchmark(core: Core, workdir: Path, rounds: int, warmup_rounds
             for size in order:
                 conversation_id = rng.choice(ids[size])
                 started = time.perf_counter()
-                await stores[size].load(conversation_id)
-                await stores[size].save(conversation_id, state)
+                loaded = await stores[size].load(conversation_id) or state.copy()
+                loaded.slots["drug"] = "lanreotide"
+                await stores[size].save(conversation_id, loaded)  # fenced on the loaded version
                 state_times[size].append(time.perf_counter() - started)
 
         purge_times: Dict[int, List[float]] = {size: [] for size in sizes}

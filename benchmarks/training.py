@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, Optional
 
-from bot.bench import machine, stats
-from bot.bench.procs import carebot_command, child_env
+from benchmarks import machine, stats
+from benchmarks.procs import carebot_command, child_env
 
 NOOP_GOAL_SECONDS = 2.0
 

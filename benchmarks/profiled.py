@@ -1,4 +1,4 @@
-"""Run a carebot command under cProfile: `python -m bot.bench.profiled OUT.pstats serve slack ...`.
+"""Run a carebot command under cProfile: `python -m benchmarks.profiled OUT.pstats serve slack ...`.
 
 Used by `carebot bench --profile DIR` for the Slack server process. The profiler slows Python
 code down, so figures measured against a profiled server are for finding causes, not for the table.

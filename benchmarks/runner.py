@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from bot.bench import SCHEMA_VERSION, machine, report
+from benchmarks import SCHEMA_VERSION, machine, report
 
 NAMES = ("turn", "growth", "slack", "memory", "cold-start", "training")
 
@@ -60,7 +60,7 @@ class Options:
 
     @property
     def slack_rates(self) -> Sequence[float]:
-        from bot.bench.slack import RATES
+        from benchmarks.slack import RATES
 
         return tuple(self.rates or RATES)
 
@@ -117,7 +117,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
         workdir = Path(scratch)
         slack_bench = None
         if "slack" in selected:
-            from bot.bench.slack import SlackBench
+            from benchmarks.slack import SlackBench
 
             (workdir / "slack").mkdir()
             profile_out = options.profile / "profile-slack-server.pstats" if options.profile else None
@@ -130,7 +130,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                 slack_bench = None
         try:
             if {"turn", "growth"} & set(selected):
-                from bot.bench import core as core_bench
+                from benchmarks import core as core_bench
 
                 say("bench: loading the engine (knowledge base, NLU model, state store) ...")
                 core = await core_bench.load_core(workdir, say)
@@ -168,7 +168,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                 finally:
                     await core.close()
             if slack_bench is not None:
-                from bot.bench.slack import slack_benchmark
+                from benchmarks.slack import slack_benchmark
 
                 say("bench: waiting for carebot serve slack to be ready ...")
                 started, load = time.perf_counter(), machine.load_average()
@@ -186,7 +186,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                     benchmarks["slack"]["server_exit_code"] = code
 
         if "cold-start" in selected and model is not None:
-            from bot.bench.coldstart import cold_start_benchmark
+            from benchmarks.coldstart import cold_start_benchmark
 
             started, load = time.perf_counter(), machine.load_average()
             try:
@@ -197,7 +197,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
             timed("cold_start", started, load)
 
         if "training" in selected:
-            from bot.bench.training import training_benchmark
+            from benchmarks.training import training_benchmark
 
             started, load = time.perf_counter(), machine.load_average()
             try:
