@@ -11,7 +11,7 @@ DEPS := pyproject.toml constraints.txt
 .PHONY: run test train bench check clean help
 
 help:
-	@echo "make run    chat in the terminal (or serve Slack when SLACK_BOT_TOKEN is set)"
+	@echo "make run    chat in the terminal (or serve Slack / Teams when their settings are set)"
 	@echo "make test   the whole test suite, including conversation replays"
 	@echo "make train  train the NLU model (no-op when nothing changed)"
 	@echo "make bench  benchmarks; writes benchmarks/results.json"
@@ -27,11 +27,15 @@ run: $(STAMP)
 train: $(STAMP)
 	@$(BIN)/carebot train
 
+# The Redis tests run against a real redis-server (Debian's package), which the tests start on a
+# free loopback port and stop after; this installs the package when it is missing.
 test: $(STAMP)
+	@scripts/ensure-redis-server
 	@$(BIN)/carebot train --quiet
 	@$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	@scripts/ensure-redis-server
 	@$(BIN)/carebot bench
 
 check: $(STAMP)

@@ -44,10 +44,16 @@ def _registrars() -> List[Callable[["argparse._SubParsersAction[argparse.Argumen
 def main(argv: Optional[List[str]] = None) -> int:
     configure_logging()
     args = build_parser().parse_args(argv)
+    from dialogues.store import StoreUnavailable
     from knowledge import KnowledgeError
 
     try:
         return int(args.handler(args) or 0)
+    except StoreUnavailable as exc:
+        # the shared store (CAREBOT_REDIS_URL) does not answer: refuse to start rather than serve
+        # on state the other replicas cannot see; the message names the setting
+        print(f"carebot: {exc}", file=sys.stderr)
+        return 1
     except KnowledgeError as exc:
         print(f"carebot: invalid knowledge base: {exc}", file=sys.stderr)
         print("Fix the file named above, then run `carebot kb check`.", file=sys.stderr)

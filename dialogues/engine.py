@@ -19,7 +19,8 @@ from dialogues import catalogue, compose
 from dialogues.manager import DialogueManager
 from dialogues.settings import CoreSettings
 from dialogues.state import ConversationState
-from dialogues.store import SQLiteStore, StaleState, StateStore, StoreUnavailable
+from dialogues.store import StaleState, StateStore, StoreUnavailable
+from dialogues.stores import open_store
 from dialogues.types import Reply, ReplyKind, Turn
 from knowledge import KnowledgeBase, default_knowledge
 from nlu.clean import clean_text, has_words
@@ -59,7 +60,9 @@ class Engine:
         model = ensure_model(settings.models_dir, say=say)
         parser = Parser.load(model)
         if store is None:
-            store = SQLiteStore(settings.state_path, ttl_seconds=settings.conversation_ttl_days * 86400)
+            # Redis when CAREBOT_REDIS_URL is set (raises StoreUnavailable if it does not answer:
+            # a replica must not start on state it cannot share), else the SQLite file
+            store = await open_store(settings)
         # The loaded model is ~600k long-lived objects: freeze them so a full garbage collection
         # does not walk them (measured: a 225 ms event-loop stall otherwise, 0 ms after).
         gc.collect()
