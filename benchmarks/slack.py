@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import signal
 import sys
 import time
 import uuid
@@ -33,7 +32,7 @@ import aiohttp
 from benchmarks import machine, stats
 from benchmarks.messages import CONVERSATIONS
 from mocks.slack import BOT_TOKEN, CHANNEL, MockWebApi, Post, mention_body, new_signing_secret, sign
-from benchmarks.procs import carebot_command, child_env, free_port
+from benchmarks.servers import ServerProcess, start_server
 
 RATES = (10, 50, 100)
 ACK_DEADLINE = 3.0  # Slack redelivers an event it has not seen acknowledged within 3 s
@@ -58,123 +57,72 @@ class Event:
     ack_status: Optional[int] = None
     ack_latency: Optional[float] = None
     deliveries: int = 0  # requests sent for this event (1 + redeliveries)
+    replica: int = 0  # the server its first delivery goes to
     slack_retries: int = 0  # redeliveries because the ack was late or failed
     body: bytes = b""
 
 
-@dataclass
-class ServerProcess:
-    process: asyncio.subprocess.Process
-    url: str
-    log_path: Path
-    started: float
-    ready_seconds: Optional[float] = None
-    hwm_after_start: Optional[int] = None
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-
 class SlackBench:
-    """Mock Web API + server process + load generator. start() returns at once (the server loads
-    in the background); ready() waits for it; run() measures; stop() ends the server."""
+    """Mock Web API + server process(es) + load generator. start() returns at once (the servers
+    load in the background); ready() waits for them; run() measures; stop() ends the servers.
 
-    def __init__(self, workdir: Path, say: Callable[[str], None], profile_out: Optional[Path] = None) -> None:
+    With `replicas` > 1 (and `env` naming a shared CAREBOT_REDIS_URL) each event goes to a random
+    replica and every redelivery of it to another one, as a load balancer would spread them.
+    """
+
+    def __init__(self, workdir: Path, say: Callable[[str], None], profile_out: Optional[Path] = None,
+                 replicas: int = 1, env: Optional[Dict[str, str]] = None) -> None:
         self.workdir = workdir
         self.say = say
         self.profile_out = profile_out
+        self.replicas = replicas
+        self.env = dict(env or {})
         self.secret = new_signing_secret()
         self.mock = MockWebApi()
-        self.server: Optional[ServerProcess] = None
-        self._log_file: Any = None
+        self.servers: List[ServerProcess] = []
         self._ts = 0
         self._ts_base = int(time.time())
 
+    @property
+    def server(self) -> Optional[ServerProcess]:
+        """The first replica (the one whose memory is reported)."""
+        return self.servers[0] if self.servers else None
+
     async def start(self) -> None:
         self.mock.start()
-        port = free_port()
-        env = child_env(
-            {
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for number in range(self.replicas):
+            env = {
                 "SLACK_BOT_TOKEN": BOT_TOKEN,
                 "SLACK_SIGNING_SECRET": self.secret,
                 "SLACK_API_URL": self.mock.api_url,
-                "SLACK_APP_TOKEN": "",
                 "CAREBOT_STATE_PATH": str(self.workdir / "slack-state.db"),
-            },
-            drop=("CAREBOT_ALLOWED_CHANNELS", "CAREBOT_LOG_LEVEL"),
-        )
-        log_path = self.workdir / "slack-server.log"
-        self._log_file = open(log_path, "wb")
-        args = ["serve", "slack", "--http", "--host", "127.0.0.1", "--port", str(port)]
-        if self.profile_out is not None:
-            self.profile_out.parent.mkdir(parents=True, exist_ok=True)
-            command = [sys.executable, "-m", "benchmarks.profiled", str(self.profile_out)] + args
-        else:
-            command = carebot_command() + args
-        started = time.perf_counter()
-        # cwd: a scratch directory, so a developer's ./.env cannot change what is measured
-        process = await asyncio.create_subprocess_exec(
-            *command, cwd=str(self.workdir), env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=self._log_file, stderr=self._log_file,
-        )
-        self.server = ServerProcess(process=process, url=f"http://127.0.0.1:{port}", log_path=log_path,
-                                    started=started)
+                **self.env,
+            }
+            command = None
+            if self.profile_out is not None and number == 0:
+                self.profile_out.parent.mkdir(parents=True, exist_ok=True)
+                command = [sys.executable, "-m", "benchmarks.profiled", str(self.profile_out)]
+            name = "slack-server" if self.replicas == 1 else f"slack-replica-{number}"
+            self.servers.append(await start_server("slack", self.workdir, env, name=name, command=command))
 
     async def ready(self, timeout: float = 600.0) -> ServerProcess:
-        server = self._server()
-        if server.ready_seconds is not None:
-            return server
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as session:
-            while True:
-                if server.process.returncode is not None:
-                    raise RuntimeError(f"carebot serve slack exited with {server.process.returncode}:\n"
-                                       + server.log_tail())
-                try:
-                    async with session.get(server.url + "/healthz", timeout=aiohttp.ClientTimeout(total=2)) as r:
-                        if r.status == 200:
-                            break
-                except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("carebot serve slack did not become ready in time:\n" + server.log_tail())
-                await asyncio.sleep(0.2)
-        server.ready_seconds = time.perf_counter() - server.started
-        server.hwm_after_start = machine.proc_status(server.pid).get("VmHWM")
-        return server
+        for server in self.servers:
+            await server.ready(timeout)
+            if server.hwm_after_start is None:
+                server.hwm_after_start = machine.proc_status(server.pid).get("VmHWM")
+        return self._server()
 
     async def stop(self) -> Optional[int]:
-        """SIGTERM (the server finishes answers in flight), then the mock; the server's exit code."""
-        code = None
-        if self.server is not None:
-            process = self.server.process
-            if process.returncode is None:
-                try:
-                    process.send_signal(signal.SIGTERM)
-                    await asyncio.wait_for(process.wait(), 60)
-                except asyncio.TimeoutError:
-                    process.kill()
-                    await process.wait()
-                except ProcessLookupError:
-                    pass
-            code = process.returncode
+        """SIGTERM (each server finishes answers in flight), then the mock; the first server's exit code."""
+        codes = [await server.stop() for server in self.servers]
         self.mock.close()
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
-        return code
+        return codes[0] if codes else None
 
     def _server(self) -> ServerProcess:
-        if self.server is None:
+        if not self.servers:
             raise RuntimeError("SlackBench.start() first")
-        return self.server
+        return self.servers[0]
 
     # ---- load ---------------------------------------------------------------------------------
 
@@ -204,6 +152,8 @@ class SlackBench:
             event = Event(index=index, text=text, ts=ts, root=thread[1],
                           event_id="Ev" + uuid.uuid4().hex[:12].upper(), client_msg_id=str(uuid.uuid4()),
                           scheduled=start + index / rate, redeliver=rng.random() < REDELIVER_SHARE)
+            if len(self.servers) > 1:  # drawn only then: one server keeps the same plan as before
+                event.replica = rng.randrange(len(self.servers))
             body = mention_body(text, ts, None if ts == thread[1] else thread[1], event.event_id,
                                 event.client_msg_id)
             event.body = json.dumps(body).encode()
@@ -216,8 +166,10 @@ class SlackBench:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
         started = time.perf_counter()
         event.deliveries += 1
+        # the first delivery to the event's replica, each redelivery to the next one
+        server = self.servers[(event.replica + event.deliveries - 1) % len(self.servers)]
         try:
-            async with session.post(self._server().url + "/slack/events", data=event.body, headers=headers,
+            async with session.post(server.url + "/slack/events", data=event.body, headers=headers,
                                     timeout=aiohttp.ClientTimeout(total=ACK_DEADLINE)) as response:
                 await response.read()
                 return response.status, time.perf_counter() - started
