@@ -432,6 +432,10 @@ class SQLiteStore:
         ).fetchall()
         return [Feedback(c, tuple(json.loads(s)), bool(h), u, r, a, at) for c, s, h, u, r, a, at in rows]
 
+    async def feedback_records(self) -> List[Feedback]:
+        """`feedback`, under the name RedisStore offers (it cannot read synchronously)."""
+        return self.feedback()
+
     async def ping(self) -> bool:
         try:
             self._db.execute("SELECT 1").fetchone()

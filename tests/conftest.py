@@ -18,6 +18,9 @@ from bot.logs import configure_logging  # noqa: E402
 
 configure_logging()
 
+# a real redis-server for the Redis store's tests (started on first use, stopped at the end)
+pytest_plugins = ["tests.redis_server"]
+
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
