@@ -18,5 +18,9 @@ async def open_store(settings: CoreSettings) -> StateStore:
     if settings.redis_url:
         from dialogues.redis_store import RedisStore
 
-        return await RedisStore.connect(settings.redis_url, ttl_seconds)
-    return SQLiteStore(settings.state_path, ttl_seconds=ttl_seconds)
+        # one lease for claims and turn locks: how long a dead replica's hold lasts
+        return await RedisStore.connect(settings.redis_url, ttl_seconds,
+                                        lock_lease_seconds=settings.claim_lease_seconds,
+                                        pending_text_ttl=settings.pending_text_ttl_seconds)
+    return SQLiteStore(settings.state_path, ttl_seconds=ttl_seconds,
+                       pending_text_ttl=settings.pending_text_ttl_seconds)

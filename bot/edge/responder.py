@@ -46,7 +46,7 @@ class Responder:
         deliveries: Optional[DeliveryStore] = None,
         metrics: Optional[EdgeMetrics] = None,
         max_concurrent: int = MAX_CONCURRENT_ANSWERS,
-        lease_seconds: float = CLAIM_LEASE_SECONDS,
+        lease_seconds: Optional[float] = None,
         working_after: float = WORKING_AFTER_SECONDS,
     ) -> None:
         self.core = core
@@ -54,7 +54,9 @@ class Responder:
         self.platform = outbound.platform
         self.deliveries: DeliveryStore = deliveries or core.store
         self.metrics = metrics or EdgeMetrics(outbound.platform)
-        self.lease = lease_seconds
+        # the core's setting (CAREBOT_CLAIM_LEASE_SECONDS) unless given
+        settings = getattr(core, "settings", None)
+        self.lease = float(lease_seconds or getattr(settings, "claim_lease_seconds", CLAIM_LEASE_SECONDS))
         self.working_after = working_after
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: Set["asyncio.Task[None]"] = set()
