@@ -18,7 +18,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Sequence
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence
 
 from benchmarks import stats
 from benchmarks.messages import CONVERSATIONS
@@ -42,12 +42,13 @@ class Core:
         await self.engine.close()
 
 
-async def load_core(workdir: Path, say: Callable[[str], None]) -> Core:
+async def load_core(workdir: Path, say: Callable[[str], None], redis_url: Optional[str] = None) -> Core:
     from dialogues.engine import Engine
     from dialogues.settings import CoreSettings
 
     started = time.perf_counter()
-    engine = await Engine.create(settings=CoreSettings(state_path=workdir / "turn-state.db"), say=say)
+    settings = CoreSettings(state_path=workdir / "turn-state.db", redis_url=redis_url)
+    engine = await Engine.create(settings=settings, say=say)
     seconds = time.perf_counter() - started
     parser = engine.parser
     agent = getattr(parser, "_agent", None)

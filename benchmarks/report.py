@@ -85,8 +85,22 @@ def figures(benchmarks: Dict[str, Any]) -> List[List[str]]:
             ["turn", "ratio (medians) / (p90)", f"{_fmt(turn['ratio_median'])} / {_fmt(turn['ratio_p90'])}"],
             ["turn", "ratio, median of message pairs", _fmt(turn.get("paired_ratio_median"))],
         ]
+    store = benchmarks.get("store")
+    if store:
+        rows.append(["store", "SQLite: a turn's store calls ms median / p99",
+                     f"{_fmt(store['sqlite_ms']['median'])} / {_fmt(store['sqlite_ms']['p99'])}"])
+        if store.get("redis_ms"):
+            rows += [["store", "Redis: a turn's store calls ms median / p99",
+                      f"{_fmt(store['redis_ms']['median'])} / {_fmt(store['redis_ms']['p99'])}"],
+                     ["store", "Redis's added cost per turn ms (median)", _fmt(store.get("redis_added_ms_median"))]]
+    audit = benchmarks.get("audit")
+    if audit:
+        rows.append(["audit", "one audit record ms median / p99",
+                     f"{_fmt(audit['record_ms']['median'])} / {_fmt(audit['record_ms']['p99'])}"])
     slack = benchmarks.get("slack")
     if slack:
+        if slack.get("replicas", 1) > 1:
+            rows.append(["slack", "replicas sharing one Redis", str(slack["replicas"])])
         for rate in slack["rates"]:
             r = f"{rate['rate_per_s']:g}/s"
             rows += [

@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from benchmarks import SCHEMA_VERSION, machine, report
 
-NAMES = ("turn", "growth", "slack", "memory", "cold-start", "training")
+NAMES = ("turn", "growth", "store", "slack", "memory", "cold-start", "training")
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Options:
     rates: Optional[Sequence[float]] = None
     full_train: Optional[bool] = None  # None: yes unless --quick
     profile: Optional[Path] = None
+    redis: bool = False  # state on a real Redis; the Slack load on two replicas sharing it
     argv: List[str] = field(default_factory=list)
 
     def selected(self) -> List[str]:
@@ -88,6 +89,8 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
             "turn_rounds": options.turn_rounds, "growth_rounds": options.growth_rounds,
             "cold_start_runs": options.cold_runs, "slack_seconds_per_rate": options.slack_duration,
             "slack_rates": list(options.slack_rates), "full_training": options.train_full,
+            "store": "redis" if options.redis else "sqlite",
+            "slack_replicas": 2 if options.redis else 1,
         },
         "benchmarks": {},
         "timing": {},
@@ -113,6 +116,15 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
         model = ensure_model(CoreSettings().models_dir, say=say)
         document["model"] = model.name
 
+    redis_server = None
+    redis_url: Optional[str] = None
+    if options.redis:
+        from mocks.redis_server import start_redis
+
+        redis_server = start_redis()
+        redis_url = redis_server.url_for(0)
+        say(f"bench: state on redis-server at 127.0.0.1:{redis_server.port} (no persistence)")
+
     with tempfile.TemporaryDirectory(prefix="carebot-bench-") as scratch:
         workdir = Path(scratch)
         slack_bench = None
@@ -121,7 +133,8 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
 
             (workdir / "slack").mkdir()
             profile_out = options.profile / "profile-slack-server.pstats" if options.profile else None
-            slack_bench = SlackBench(workdir / "slack", say, profile_out)
+            slack_bench = SlackBench(workdir / "slack", say, profile_out, replicas=2 if redis_url else 1,
+                                     env={"CAREBOT_REDIS_URL": redis_url} if redis_url else None)
             try:
                 await slack_bench.start()  # loads in the background while the engine loads here
             except Exception as exc:  # noqa: BLE001 - reported, the other benchmarks still run
@@ -133,7 +146,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                 from benchmarks import core as core_bench
 
                 say("bench: loading the engine (knowledge base, NLU model, state store) ...")
-                core = await core_bench.load_core(workdir, say)
+                core = await core_bench.load_core(workdir, say, redis_url=redis_url)
                 document["engine_load_seconds"] = round(core.load_seconds, 3)
                 if slack_bench is not None:
                     # the server's start-up must not share the CPU with the timed turns
@@ -167,6 +180,17 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                         timed("growth", started, load)
                 finally:
                     await core.close()
+            if "store" in selected:
+                from benchmarks.stores import store_benchmark
+
+                say("bench: the store's calls per turn" + (" on SQLite and on Redis ..." if redis_url else " ..."))
+                started, load = time.perf_counter(), machine.load_average()
+                try:
+                    benchmarks["store"] = await store_benchmark(workdir, redis_url,
+                                                                turns=200 if options.quick else 2000)
+                except Exception as exc:  # noqa: BLE001
+                    failed("store", exc)
+                timed("store", started, load)
             if slack_bench is not None:
                 from benchmarks.slack import slack_benchmark
 
@@ -207,6 +231,8 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                 failed("training", exc)
             timed("training", started, load)
 
+    if redis_server is not None:
+        redis_server.stop()
     document["load_after"] = machine.load_average()
     if model is not None:
         now = CoreSettings().models_dir / model.name

@@ -331,6 +331,7 @@ async def slack_benchmark(bench: SlackBench, rates: Sequence[float], duration: f
         "mode": "http",
         "profiled": bench.profile_out is not None,
         "server_command": "carebot serve slack --http",
+        "replicas": len(bench.servers),
         "server_ready_seconds": round(server.ready_seconds or 0, 3),
         "rates": per_rate,
         "parse_ms_reference": parse_ms,

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import List
 
-NAMES = ("turn", "growth", "slack", "memory", "cold-start", "training")
+NAMES = ("turn", "growth", "store", "slack", "memory", "cold-start", "training")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 
@@ -31,13 +31,16 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
                        help="a tiny load (seconds per part; no full training) to check the benchmarks run")
     bench.add_argument("--only", action="append", metavar="NAME", default=[],
                        help=f"run only these ({', '.join(NAMES)}); repeat or separate with commas")
-    bench.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the JSON (default: benchmarks/results.json in the repository)")
+    bench.add_argument("--out", type=Path, default=None, help="where to write the JSON (default: benchmarks/results.json in the repository)")
     bench.add_argument("--rounds", type=_positive_int, help="turn benchmark rounds of the 30 messages (default 20)")
     bench.add_argument("--runs", type=_positive_int, help="cold-start runs per side (default 5)")
     bench.add_argument("--duration", type=float, help="seconds of Slack load per rate (default 30)")
     bench.add_argument("--rates", help="Slack events per second, comma-separated (default 10,50,100)")
     bench.add_argument("--full-train", action=argparse.BooleanOptionalAction, default=None,
                        help="include a full `carebot train --force` (default: yes, except with --quick)")
+    bench.add_argument("--redis", action="store_true",
+                       help="state on a real Redis on loopback: the turn on Redis, Redis's added cost per turn, "
+                            "and the Slack load on two replicas sharing it (default --out: benchmarks/results-redis.json)")
     bench.add_argument("--profile", type=Path, metavar="DIR",
                        help="also write cProfile reports of carebot turns and bare parses into DIR")
     bench.set_defaults(handler=bench_command)
@@ -75,8 +78,11 @@ def bench_command(args: argparse.Namespace) -> int:
     if rates is not None and (not rates or any(r <= 0 for r in rates)):
         print("carebot bench: --rates must be positive", file=sys.stderr)
         return 2
+    if args.out is None:
+        args.out = DEFAULT_OUT.with_name("results-redis.json") if args.redis else DEFAULT_OUT
     options = Options(quick=args.quick, only=only, out=args.out, rounds=args.rounds, runs=args.runs,
                       duration=args.duration, rates=rates, full_train=args.full_train, profile=args.profile,
+                      redis=args.redis,
                       argv=sys.argv[2:] if len(sys.argv) > 1 and sys.argv[1] == "bench" else [])
     document = asyncio.run(run(options, say=lambda m: print(m, file=sys.stderr, flush=True)))
     report.write(document, args.out)
