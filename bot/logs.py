@@ -28,6 +28,7 @@ REDACTED = "[redacted]"
 # Libraries whose debug/info output can carry message content: capped at WARNING.
 _THIRD_PARTY = (
     "rasa", "urllib3", "asyncio", "sanic", "slack_bolt", "slack_sdk", "aiohttp", "botbuilder",
+    "botframework", "msal", "msrest",
     "spacy", "filelock", "apscheduler", "pykwalify", "tzlocal", "fsspec", "ruamel", "botocore", "boto3",
 )
 # Libraries whose warnings are only noise for a carebot user: capped at ERROR.

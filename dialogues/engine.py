@@ -35,6 +35,10 @@ class AuditSink(Protocol):
 
     async def record_turn(self, turn: Turn, reply: Reply, latency_ms: float) -> Optional[str]: ...
 
+    async def close(self) -> None:
+        """Write the records queued behind the last turns, and release the audit store."""
+        ...
+
 
 class Engine:
     def __init__(self, parser: Parser, kb: KnowledgeBase, store: StateStore, settings: CoreSettings,
@@ -52,9 +56,11 @@ class Engine:
         settings: Optional[CoreSettings] = None,
         store: Optional[StateStore] = None,
         say: Callable[[str], None] = print,
+        audited: bool = True,
     ) -> "Engine":
         """Load the knowledge base (fail closed if invalid), the NLU model (training one first if
-        there is none) and the state store."""
+        there is none), the state store and the audit trail (in the same store as `settings` names:
+        Redis with CAREBOT_REDIS_URL, else the state file; `audited=False` for none)."""
         settings = settings or CoreSettings()
         kb = default_knowledge()
         model = ensure_model(settings.models_dir, say=say)
@@ -63,11 +69,16 @@ class Engine:
             # Redis when CAREBOT_REDIS_URL is set (raises StoreUnavailable if it does not answer:
             # a replica must not start on state it cannot share), else the SQLite file
             store = await open_store(settings)
+        audit = None
+        if audited:
+            from audit import fingerprint_of, open_audit
+
+            audit = await open_audit(settings, kb, fingerprint_of(model))
         # The loaded model is ~600k long-lived objects: freeze them so a full garbage collection
         # does not walk them (measured: a 225 ms event-loop stall otherwise, 0 ms after).
         gc.collect()
         gc.freeze()
-        return cls(parser, kb, store, settings)
+        return cls(parser, kb, store, settings, audit=audit)
 
     async def handle(self, turn: Turn) -> Reply:
         """Answer one message. Never raises for bad input; on an internal error the conversation's
@@ -131,6 +142,8 @@ class Engine:
         await self.store.delete(conversation_id)
 
     async def close(self) -> None:
+        if self.audit is not None:
+            await self.audit.close()
         await self.store.close()
 
 

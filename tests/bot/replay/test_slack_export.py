@@ -17,6 +17,7 @@ from bot.replay.slack_export import (
     normalise_text,
     read_export,
 )
+from bot.slack.markup import plain_text
 from dialogues.types import CitedStatement, Reply, SourceRef, Turn
 from nlu.types import IntentScore
 
@@ -141,9 +142,10 @@ class Scripted:
                 r = turn.recorded
                 statements = [CitedStatement(id=i, text=i, source=SourceRef(kind="guideline", title="t"), citation="c")
                               for i in (r.statement_ids or [])]
-                self.replies[turn.message.text] = Reply(kind=r.kind or "fallback", statements=statements,
+                # the replay hands the core what the Slack edge would: markup removed
+                self.replies[plain_text(turn.message.text)] = Reply(kind=r.kind or "fallback", statements=statements,
                                                         text=r.text.replace("&amp;", "&"))
-        self.replies.update(overrides)
+        self.replies.update({plain_text(text): reply for text, reply in overrides.items()})
         self.users: List[Any] = []
 
     async def handle(self, turn: Turn) -> Reply:
