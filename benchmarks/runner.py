@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from benchmarks import SCHEMA_VERSION, machine, report
 
-NAMES = ("turn", "growth", "store", "slack", "memory", "cold-start", "training")
+NAMES = ("turn", "growth", "store", "audit", "slack", "memory", "cold-start", "training")
 
 
 @dataclass
@@ -191,6 +191,18 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                 except Exception as exc:  # noqa: BLE001
                     failed("store", exc)
                 timed("store", started, load)
+            if "audit" in selected:
+                from audit.bench import audit_cost_breakdown
+
+                say("bench: the audit record's cost per turn ...")
+                started, load = time.perf_counter(), machine.load_average()
+                try:
+                    records = 200 if options.quick else 2000
+                    costs = await audit_cost_breakdown(records)
+                    benchmarks["audit"] = {"records": records, **{k: round(v, 4) for k, v in costs.items()}}
+                except Exception as exc:  # noqa: BLE001
+                    failed("audit", exc)
+                timed("audit", started, load)
             if slack_bench is not None:
                 from benchmarks.slack import slack_benchmark
 

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import List
 
-NAMES = ("turn", "growth", "store", "slack", "memory", "cold-start", "training")
+NAMES = ("turn", "growth", "store", "audit", "slack", "memory", "cold-start", "training")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 
