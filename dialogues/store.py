@@ -249,6 +249,9 @@ class SQLiteStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
+        # deleted rows are overwritten, not left in free pages: a message's pending text is gone
+        # from the file once it is answered (and from the WAL at the next checkpoint)
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
         self._migrate()
         self._writes = 0
@@ -460,6 +463,8 @@ class SQLiteStore:
             self._db.execute("UPDATE deliveries SET pending = ?, text_until = NULL WHERE key = ?",
                              (Pending.from_json(raw).without_text().to_json(), key))
         self._db.execute("DELETE FROM shared_answers WHERE expires < ?", (now,))
+        # old page images (which held pending text before it was answered) leave the WAL too
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _after_write(self) -> None:
         self._writes += 1

@@ -149,8 +149,9 @@ class Listeners:
         if value is None or not value.conversation_id.startswith("slack:"):
             log.warning("feedback with an unreadable value action_ts=%s", action.get("action_ts"))
             return
-        reason = value.reason if action.get("action_id") == ACTION_FEEDBACK_REASON else None
-        if action.get("action_id") == ACTION_FEEDBACK_REASON and reason not in FEEDBACK_REASONS:
+        on_menu = str(action.get("action_id") or "").startswith(ACTION_FEEDBACK_REASON)
+        reason = value.reason if on_menu else None
+        if on_menu and reason not in FEEDBACK_REASONS:
             log.warning("feedback reason not on the menu action_ts=%s", action.get("action_ts"))
             return
         if not await self.responder.once(dedup.click_key(body, action)):
@@ -229,7 +230,7 @@ def register(app: AsyncApp, listeners: Listeners) -> AsyncApp:
     app.action(re.compile(rf"^{ACTION_SUGGESTION_PREFIX}(_\d+)?$"))(listeners.on_suggestion)
     app.action(ACTION_HELPFUL)(listeners.on_feedback)
     app.action(ACTION_NOT_HELPFUL)(listeners.on_feedback)
-    app.action(ACTION_FEEDBACK_REASON)(listeners.on_feedback)
+    app.action(re.compile(rf"^{ACTION_FEEDBACK_REASON}_[a-z_]+$"))(listeners.on_feedback)
     app.action(ACTION_SHARE)(listeners.on_share)
     return app
 

@@ -41,7 +41,7 @@ SOURCE_GROUPS: Tuple[Tuple[str, str], ...] = tuple((kind.value, heading) for kin
 ACTION_SUGGESTION_PREFIX = "carebot_suggestion"
 ACTION_HELPFUL = "carebot_feedback_helpful"
 ACTION_NOT_HELPFUL = "carebot_feedback_not_helpful"
-ACTION_FEEDBACK_REASON = "carebot_feedback_reason"
+ACTION_FEEDBACK_REASON = "carebot_feedback_reason"  # + "_<reason>": action ids are unique in a block
 ACTION_SHARE = "carebot_share"
 BLOCK_SUGGESTIONS = "carebot_suggestions"
 BLOCK_FEEDBACK = "carebot_feedback"
@@ -134,7 +134,7 @@ class FeedbackValue:
 def render_reason_menu(value: FeedbackValue) -> SlackMessage:
     """After "not helpful": an optional reason from a fixed menu (never a free-text box)."""
     buttons = [
-        {"type": "button", "action_id": ACTION_FEEDBACK_REASON, "text": _plain(label),
+        {"type": "button", "action_id": f"{ACTION_FEEDBACK_REASON}_{reason}", "text": _plain(label),
          "value": replace(value, reason=reason).encode()}
         for reason, label in REASON_LABELS.items()
     ]
