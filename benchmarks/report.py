@@ -39,6 +39,15 @@ def goals(benchmarks: Dict[str, Any]) -> List[Dict[str, Any]]:
             rows.append(_goal(f"slack.drops@{r}", "slack", f"drops / duplicates at {r}",
                               f"{rate['drops']} / {rate['duplicates']}", "0 / 0",
                               lambda v, rate=rate: rate["drops"] == 0 and rate["duplicates"] == 0))
+    teams = benchmarks.get("teams")
+    if teams:
+        for rate in teams.get("rates", []):
+            r = f"{rate['rate_per_s']:g}/s"
+            rows.append(_goal(f"teams.ack_p99@{r}", "teams", f"200/201 p99 ms at {r}", _get(rate, "ack_ms", "p99"),
+                              "< 100", lambda v: v < 100))
+            rows.append(_goal(f"teams.drops@{r}", "teams", f"drops / duplicates at {r}",
+                              f"{rate['drops']} / {rate['duplicates']}", "0 / 0",
+                              lambda v, rate=rate: rate["drops"] == 0 and rate["duplicates"] == 0))
     memory = benchmarks.get("memory")
     if memory:
         rows.append(_goal("memory.peak", "memory", "peak RSS of carebot serve slack (MiB)",
@@ -111,6 +120,20 @@ def figures(benchmarks: Dict[str, Any]) -> List[List[str]]:
                 ["slack", f"{r}: events / answered / drops / dups",
                  f"{rate['events']} / {rate['answered']} / {rate['drops']} / {rate['duplicates']}"],
                 ["slack", f"{r}: answers per s", _fmt(rate.get("answer_rate_per_s"))],
+            ]
+    teams = benchmarks.get("teams")
+    if teams:
+        for rate in teams["rates"]:
+            r = f"{rate['rate_per_s']:g}/s"
+            rows += [
+                ["teams", f"{r}: 200/201 ms p50 / p99",
+                 f"{_fmt(rate['ack_ms']['median'])} / {_fmt(rate['ack_ms']['p99'])}"],
+                ["teams", f"{r}: reply ms p50 / p99",
+                 f"{_fmt(rate['reply_ms']['median'])} / {_fmt(rate['reply_ms']['p99'])}"],
+                ["teams", f"{r}: activities / answered / drops / dups",
+                 f"{rate['activities']} / {rate['answered']} / {rate['drops']} / {rate['duplicates']}"],
+                ["teams", f"{r}: apologies / answers per s",
+                 f"{rate.get('apologies', 0)} / {_fmt(rate.get('answer_rate_per_s'))}"],
             ]
     memory = benchmarks.get("memory")
     if memory:

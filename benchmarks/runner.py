@@ -1,8 +1,8 @@
 """What runs when. No two measurements overlap, and nothing of ours loads while one runs: the
-Slack server process and the in-process engine load at the same time (loading is not measured),
-turn and growth start once both are loaded and run while the server waits idle, then the Slack
-load, then the server stops before the cold-start and training processes run on an otherwise
-quiet process tree.
+Slack and Teams server processes and the in-process engine load at the same time (loading is not
+measured), turn and growth start once all are loaded and run while the servers wait idle, then the
+Slack load, then the Teams load (one after the other, never together), then the servers stop
+before the cold-start and training processes run on an otherwise quiet process tree.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from benchmarks import SCHEMA_VERSION, machine, report
 
-NAMES = ("turn", "growth", "store", "audit", "slack", "memory", "cold-start", "training")
+NAMES = ("turn", "growth", "store", "audit", "slack", "teams", "memory", "cold-start", "training")
 
 
 @dataclass
@@ -66,6 +66,16 @@ class Options:
         return tuple(self.rates or RATES)
 
     @property
+    def teams_duration(self) -> float:
+        return self.duration or (2.0 if self.quick else 30.0)
+
+    @property
+    def teams_rates(self) -> Sequence[float]:
+        from benchmarks.teams import RATES
+
+        return tuple(self.rates or RATES)
+
+    @property
     def train_full(self) -> bool:
         return (not self.quick) if self.full_train is None else self.full_train
 
@@ -91,6 +101,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
             "slack_rates": list(options.slack_rates), "full_training": options.train_full,
             "store": "redis" if options.redis else "sqlite",
             "slack_replicas": 2 if options.redis else 1,
+            "teams_seconds_per_rate": options.teams_duration, "teams_rates": list(options.teams_rates),
         },
         "benchmarks": {},
         "timing": {},
@@ -112,7 +123,7 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
     from nlu.model import ensure_model
 
     model: Optional[Path] = None
-    if set(selected) & {"turn", "growth", "slack", "cold-start", "training"}:
+    if set(selected) & {"turn", "growth", "slack", "teams", "cold-start", "training"}:
         model = ensure_model(CoreSettings().models_dir, say=say)
         document["model"] = model.name
 
@@ -141,6 +152,19 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                 failed("slack", exc)
                 await slack_bench.stop()
                 slack_bench = None
+        teams_bench = None
+        if "teams" in selected:
+            from benchmarks.teams import TeamsBench
+
+            teams_bench = TeamsBench(
+                workdir / "teams", say, env={"CAREBOT_REDIS_URL": redis_url} if redis_url else None,
+                profile_out=options.profile / "profile-teams-server.pstats" if options.profile else None)
+            try:
+                await teams_bench.start()  # loads in the background too; its load runs after Slack's
+            except Exception as exc:  # noqa: BLE001 - reported, the other benchmarks still run
+                failed("teams", exc)
+                await teams_bench.stop()
+                teams_bench = None
         try:
             if {"turn", "growth"} & set(selected):
                 from benchmarks import core as core_bench
@@ -157,6 +181,14 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                         failed("slack", exc)
                         await slack_bench.stop()
                         slack_bench = None
+                if teams_bench is not None:
+                    say("bench: waiting for carebot serve teams to finish loading ...")
+                    try:
+                        await teams_bench.ready()
+                    except Exception as exc:  # noqa: BLE001
+                        failed("teams", exc)
+                        await teams_bench.stop()
+                        teams_bench = None
                 try:
                     if "turn" in selected:
                         say(f"bench: turn vs bare Rasa, {options.turn_rounds} rounds of 30 messages ...")
@@ -215,11 +247,27 @@ async def run(options: Options, say: Callable[[str], None]) -> Dict[str, Any]:
                 except Exception as exc:  # noqa: BLE001
                     failed("slack", exc)
                 timed("slack", started, load)
+            if teams_bench is not None:  # after Slack's load has drained: never both at once
+                from benchmarks.teams import teams_benchmark
+
+                say("bench: waiting for carebot serve teams to be ready ...")
+                started, load = time.perf_counter(), machine.load_average()
+                parse_ms = (benchmarks.get("turn") or {}).get("bare_rasa_parse_ms", {}).get("median")
+                try:
+                    benchmarks.update(await teams_benchmark(teams_bench, options.teams_rates,
+                                                            options.teams_duration, parse_ms))
+                except Exception as exc:  # noqa: BLE001
+                    failed("teams", exc)
+                timed("teams", started, load)
         finally:
             if slack_bench is not None:
                 code = await slack_bench.stop()
                 if "slack" in benchmarks:
                     benchmarks["slack"]["server_exit_code"] = code
+            if teams_bench is not None:
+                code = await teams_bench.stop()
+                if "teams" in benchmarks:
+                    benchmarks["teams"]["server_exit_code"] = code
 
         if "cold-start" in selected and model is not None:
             from benchmarks.coldstart import cold_start_benchmark
@@ -266,6 +314,10 @@ def correctness_failures(document: Dict[str, Any]) -> List[str]:
     for rate in (document["benchmarks"].get("slack") or {}).get("rates", []):
         if rate["drops"] or rate["duplicates"] or rate.get("apologies"):
             found.append(f"slack at {rate['rate_per_s']:g}/s: {rate['drops']} drops, {rate['duplicates']} duplicates,"
+                         f" {rate.get('apologies', 0)} apologies")
+    for rate in (document["benchmarks"].get("teams") or {}).get("rates", []):
+        if rate["drops"] or rate["duplicates"] or rate.get("apologies"):
+            found.append(f"teams at {rate['rate_per_s']:g}/s: {rate['drops']} drops, {rate['duplicates']} duplicates,"
                          f" {rate.get('apologies', 0)} apologies")
     training = document["benchmarks"].get("training") or {}
     if (training.get("noop") or {}).get("retrained"):

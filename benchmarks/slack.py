@@ -102,7 +102,7 @@ class SlackBench:
             command = None
             if self.profile_out is not None and number == 0:
                 self.profile_out.parent.mkdir(parents=True, exist_ok=True)
-                command = [sys.executable, "-m", "benchmarks.profiled", str(self.profile_out)]
+                command = [sys.executable, str(Path(__file__).with_name("profiled.py")), str(self.profile_out)]
             name = "slack-server" if self.replicas == 1 else f"slack-replica-{number}"
             self.servers.append(await start_server("slack", self.workdir, env, name=name, command=command))
 

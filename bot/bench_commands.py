@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import List
 
-NAMES = ("turn", "growth", "store", "audit", "slack", "memory", "cold-start", "training")
+NAMES = ("turn", "growth", "store", "audit", "slack", "teams", "memory", "cold-start", "training")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 
@@ -20,11 +20,11 @@ DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results.json"
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     bench = sub.add_parser(
         "bench",
-        help="benchmarks: turn cost vs bare Rasa, Slack, cold start, memory, training, growth",
+        help="benchmarks: turn cost vs bare Rasa, Slack, Teams, cold start, memory, training, growth",
         description=(
             "Run the benchmarks on this machine, print a table and write the figures with the machine "
             "description as JSON. Timings are figures, not pass/fail checks; the exit code is 1 only "
-            "for errors, dropped or duplicated Slack replies, or a no-op training that retrained."
+            "for errors, dropped or duplicated Slack or Teams replies, or a no-op training that retrained."
         ),
     )
     bench.add_argument("--quick", action="store_true",
@@ -34,8 +34,9 @@ def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> No
     bench.add_argument("--out", type=Path, default=None, help="where to write the JSON (default: benchmarks/results.json in the repository)")
     bench.add_argument("--rounds", type=_positive_int, help="turn benchmark rounds of the 30 messages (default 20)")
     bench.add_argument("--runs", type=_positive_int, help="cold-start runs per side (default 5)")
-    bench.add_argument("--duration", type=float, help="seconds of Slack load per rate (default 30)")
-    bench.add_argument("--rates", help="Slack events per second, comma-separated (default 10,50,100)")
+    bench.add_argument("--duration", type=float, help="seconds of Slack (and of Teams) load per rate (default 30)")
+    bench.add_argument("--rates",
+                       help="Slack events (and Teams activities) per second, comma-separated (default 10,50,100)")
     bench.add_argument("--full-train", action=argparse.BooleanOptionalAction, default=None,
                        help="include a full `carebot train --force` (default: yes, except with --quick)")
     bench.add_argument("--redis", action="store_true",
