@@ -198,6 +198,9 @@ class Responder:
             log.error("answer failed ref=%s conversation=%s error=StoreUnavailable", incoming.ref, conversation_id)
             self.metrics.failure("store")
             await self._notice(incoming.route, messages.UNAVAILABLE, incoming.ref)
+            # the user was told to ask again: once the store is back, the delivery is done, so no
+            # replica answers it late on top of that line
+            self._spawn(self._answered_when_back(claim))
         except asyncio.CancelledError:
             await asyncio.shield(self._release(claim))
             raise
@@ -291,6 +294,15 @@ class Responder:
             # the reply is out; the claim will look unfinished and be retried after its lease,
             # which is the duplicate window the note describes
             log.error("answered mark failed error=StoreUnavailable")
+
+    async def _answered_when_back(self, claim: Claim, every: float = 1.0) -> None:
+        deadline = time.monotonic() + max(300.0, self.lease * 10)
+        while time.monotonic() < deadline and not self._closing:
+            try:
+                await self.deliveries.answered(claim)
+                return
+            except StoreUnavailable:
+                await asyncio.sleep(every)
 
     async def _release(self, claim: Claim) -> None:
         try:

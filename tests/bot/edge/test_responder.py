@@ -233,3 +233,33 @@ async def test_the_lease_is_renewed_while_a_slow_answer_runs(store: SQLiteStore)
     assert await store.recover("fake", lease_seconds=0.3) == []
     await responder.wait_idle()
     assert outbound.texts("C1") == ["turn 1"]
+
+
+async def test_a_store_lost_mid_answer_is_said_once_and_not_answered_late(tmp_path: Path) -> None:
+    """Told "temporarily unavailable, try again", the user must not get a late answer too: once the
+    store is back the delivery is marked done, so no sweep answers it."""
+    class Flaky(SQLiteStore):
+        down = False
+
+        def ordered(self, conversation_id: str):  # type: ignore[override]
+            if self.down:
+                raise StoreUnavailable("down")
+            return super().ordered(conversation_id)
+
+        async def answered(self, claim):  # type: ignore[override]
+            if self.down:
+                raise StoreUnavailable("down")
+            await super().answered(claim)
+
+    store = Flaky(tmp_path / "s.db", ttl_seconds=60)
+    outbound = FakeOutbound()
+    responder = Responder(FakeCore(store), outbound, lease_seconds=0.3)
+    store.down = True
+    await responder.take(incoming("C1", "e1"))
+    await asyncio.sleep(0.2)
+    assert outbound.texts("C1") == [messages.UNAVAILABLE]
+    store.down = False
+    await responder.wait_idle()
+    await asyncio.sleep(0.4)  # past the lease
+    assert await responder.recover() == 0
+    assert outbound.texts("C1") == [messages.UNAVAILABLE]
