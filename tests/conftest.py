@@ -59,3 +59,14 @@ def make_engine(parser, tmp_path: Path) -> Callable[..., "object"]:
 @pytest.fixture
 def engine(make_engine):
     return make_engine()
+
+
+@pytest.fixture(autouse=True)
+def _standard_loop_policy() -> None:
+    """Loading Rasa imports Sanic, which sets uvloop's loop policy as a side effect; that policy has
+    no child watcher, so tests that start server processes (replicas, crash recovery) would get
+    NotImplementedError from create_subprocess_exec. The session's loop is a standard one; give it
+    the standard policy back before every test."""
+    from tests.bot.edge.processes import standard_loop_policy
+
+    standard_loop_policy()

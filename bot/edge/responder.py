@@ -130,7 +130,7 @@ class Responder:
                 self._spawn(self._late_apology(claim, pending))
                 continue
             incoming = Incoming(self.platform, claim.keys, pending.conversation_id, pending.text,
-                                pending.user, dict(pending.route), pending.ref)
+                                pending.user, dict(pending.route), pending.ref, recovered=True)
             self._spawn(self._answer(claim, incoming))
         return len(claims)
 
@@ -234,7 +234,8 @@ class Responder:
     async def _post(self, incoming: Incoming, claim: Claim, reply: Reply) -> None:
         """Post the reply; on failure, apologise unless the post may have landed."""
         context = ReplyContext(conversation_id=incoming.conversation_id, delivery_key=claim.keys[0],
-                               user=incoming.user, asked=incoming.asked, private=incoming.private)
+                               user=incoming.user, asked=incoming.asked, private=incoming.private,
+                               recovered=incoming.recovered)
         try:
             await self.outbound.send_reply(incoming.route, reply, context)
         except DeliveryError as exc:

@@ -35,6 +35,7 @@ class Incoming:
     ref: str  # the delivery, for logs (an event id, an activity id)
     asked: Optional[str] = None  # shown above the answer when the asker's message is not visible
     private: bool = False  # an answer only the asker sees (a slash command)
+    recovered: bool = False  # taken over from a process that died: its answer may have been posted
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class ReplyContext:
     user: Optional[str] = None
     asked: Optional[str] = None
     private: bool = False
+    # taken over after a crash: a poster that can tell should not post what already landed
+    recovered: bool = False
 
 
 class DeliveryError(Exception):

@@ -2,10 +2,11 @@
 
 Each listener decides whether a payload is something carebot should answer (a mention, a DM, the
 slash command, a click on one of its buttons) and hands it to the shared responder, which claims
-the delivery (so a retry, here or at another replica, is not answered twice) and answers it.
-Events are acknowledged by Bolt before the listener runs; commands and clicks call `ack()` first.
-With `process_before_response=False` the listener itself runs after the HTTP response is on its
-way, so the model never delays an ack.
+the delivery (so a retry, here or at another replica, is not answered twice) and answers it in the
+background. With `process_before_response=True` the listener (translate and claim: one store
+write) runs before Slack gets its 200, so an acknowledged delivery is always claimed, with what it
+takes to answer it after a crash; the model never delays the ack, since answering is a background
+task. Commands and clicks call `ack()` first.
 """
 from __future__ import annotations
 
@@ -277,7 +278,8 @@ def build_app(
         client=client,  # token-less: the token comes from `authorize` for each request
         signing_secret=signing_secret or "",
         authorize=authorize,
-        process_before_response=False,
+        # the listener (translate + claim) runs before the 200: an acked delivery is always claimed
+        process_before_response=True,
         request_verification_enabled=True,
     )
     return register(app, listeners)

@@ -9,7 +9,7 @@ from typing import Optional
 from bot.edge.types import ReplyContext, Route
 from bot.slack import share
 from bot.slack.blocks import render_notice, render_reply
-from bot.slack.conversations import ViaResponseUrl, destination_of
+from bot.slack.conversations import InChannel, ViaResponseUrl, destination_of
 from bot.slack.deliver import DeliveryError, Poster
 from dialogues.store import DeliveryStore
 from dialogues.types import Reply
@@ -26,6 +26,11 @@ class SlackOutbound:
 
     async def send_reply(self, route: Route, reply: Reply, context: ReplyContext) -> int:
         destination = destination_of(route)
+        if context.recovered and isinstance(destination, InChannel):
+            # the process that died may have posted it before it could mark it answered
+            if await self.poster.already_posted(destination, context.delivery_key):
+                log.info("recovered delivery was already answered conversation=%s", context.conversation_id)
+                return 0
         share_value = None
         if context.private and context.user and reply.statements:
             share_value = await share.offer(self.store, share.SharedAnswer(

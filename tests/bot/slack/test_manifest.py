@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_manifest_matches_the_app() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(
-        ["app_mentions:read", "chat:write", "im:history", "im:read", "im:write", "commands"])
+        ["app_mentions:read", "chat:write", "im:history", "im:read", "im:write", "commands",
+         "channels:history", "groups:history", "mpim:history"])
     settings = manifest["settings"]
     assert settings["event_subscriptions"]["bot_events"] == ["app_mention", "message.im"]
     assert settings["interactivity"]["is_enabled"] is True
