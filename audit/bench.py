@@ -45,7 +45,10 @@ async def audit_cost_breakdown(n: int = 500) -> Dict[str, float]:
     reply = sample_reply()
     with tempfile.TemporaryDirectory(prefix="carebot-audit-bench-") as workdir:
         store = SQLiteAuditStore(Path(workdir) / "state.db")
-        trail = AuditTrail(store, default_knowledge(), "bench", AuditKey(b"bench-key-" * 4, False, "bench"))
+        # no linger: each record gets its own commit, the most a record can cost (with the linger,
+        # turns close together share one)
+        trail = AuditTrail(store, default_knowledge(), "bench", AuditKey(b"bench-key-" * 4, False, "bench"),
+                           linger_seconds=0.0)
         try:
             for i in range(WARMUP):
                 await trail.record_turn(Turn(text="", conversation_id=f"warm-{i}", user="U1"), reply, 1.0)

@@ -12,7 +12,7 @@ from audit import AuditSettings, open_audit
 from audit.chain import record_hash
 from audit.jsonlog import JsonLineLog
 from audit.sqlite_store import SQLiteAuditStore
-from audit.trail import AuditTrail, fingerprint_of
+from audit.trail import LINGER_SECONDS, AuditTrail, fingerprint_of
 from audit.verify import verify_store
 from dialogues.settings import CoreSettings
 from dialogues.types import Turn
@@ -24,9 +24,24 @@ def turn(i: int = 0) -> Turn:
 
 
 async def idle() -> None:
-    """Let the event loop run what is waiting (the writer), as while a reply is being sent."""
-    for _ in range(5):
-        await asyncio.sleep(0)
+    """Let the event loop run what is waiting (the writer, after its linger), as while a reply is sent."""
+    await asyncio.sleep(LINGER_SECONDS * 2)
+
+
+async def test_turns_close_together_share_one_commit(trail: AuditTrail, kb) -> None:
+    appends = []
+    append_many = trail.store.append_many
+
+    async def counted(batch):  # type: ignore[no-untyped-def]
+        appends.append(len(batch))
+        return await append_many(batch)
+
+    trail.store.append_many = counted  # type: ignore[method-assign]
+    for i in range(5):
+        await trail.record_turn(turn(i), sample_replies(kb)[0], 1.0)
+        await asyncio.sleep(0.001)  # turns a few ms apart, within the writer's linger
+    await idle()
+    assert appends == [5] and trail.queued == 0
 
 
 async def test_the_id_comes_at_once_and_the_record_right_after(trail: AuditTrail, kb) -> None:
