@@ -463,8 +463,9 @@ class SQLiteStore:
             self._db.execute("UPDATE deliveries SET pending = ?, text_until = NULL WHERE key = ?",
                              (Pending.from_json(raw).without_text().to_json(), key))
         self._db.execute("DELETE FROM shared_answers WHERE expires < ?", (now,))
-        # old page images (which held pending text before it was answered) leave the WAL too
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # old page images (which held pending text before it was answered) are overwritten as the WAL
+        # restarts; PASSIVE never waits on another connection (a blocking checkpoint stalls every turn)
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _after_write(self) -> None:
         self._writes += 1
