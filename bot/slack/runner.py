@@ -7,11 +7,11 @@ in .env is reported before a minute of waiting rather than after.
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
 from pathlib import Path
 from typing import Optional
 
+from bot.edge.process import say as _say
+from bot.edge.process import until_stopped
 from bot.logs import configure_logging
 from bot.slack.service import start_service
 from bot.slack.settings import Mode, SettingsError, SlackSettings, load_env_file, load_settings
@@ -63,24 +63,9 @@ async def run(settings: SlackSettings, mode: Mode, host: str, port: int) -> int:
                  f"(health: {service.http.url}/healthz). Ctrl-C to stop.")
         else:
             _say("carebot: connected to Slack by Socket Mode. Ctrl-C to stop.")
-        await _until_stopped()
+        await until_stopped()
         _say("carebot: stopping; finishing answers in flight...")
         await service.close()
         return EXIT_OK
     finally:
         await engine.close()
-
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not on the main thread / platform
-            pass
-    await stop.wait()
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)

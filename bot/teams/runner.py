@@ -8,10 +8,10 @@ rather than after.
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
 from pathlib import Path
 
+from bot.edge.process import say as _say
+from bot.edge.process import until_stopped
 from bot.logs import configure_logging
 from bot.teams.credentials import CredentialsError
 from bot.teams.settings import SettingsError, TeamsSettings, load_env_file, load_settings
@@ -58,7 +58,7 @@ async def run(settings: TeamsSettings, host: str, port: int) -> int:
             return EXIT_FAILED
         _say(f"carebot: serving Microsoft Teams at {service.http.url}/api/messages "
              f"(health: {service.http.url}/healthz). Ctrl-C to stop.")
-        await _until_stopped()
+        await until_stopped()
         _say("carebot: stopping; finishing answers in flight...")
         await service.close()
         return EXIT_OK
@@ -77,18 +77,3 @@ def _credentials_problem(settings: TeamsSettings, exc: CredentialsError) -> str:
                 "not expired, and that TEAMS_TENANT_ID is the app's tenant (docs/connect-to-teams.md).")
     return (f"carebot: cannot reach the token authority {settings.login_authority} ({exc.reason}). "
             "Check the network (or TEAMS_LOGIN_URL and REQUESTS_CA_BUNDLE), then try again.")
-
-
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not on the main thread / platform
-            pass
-    await stop.wait()
-
-
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
