@@ -16,6 +16,7 @@ import time
 from typing import Callable, Optional, Protocol
 
 from dialogues import catalogue, compose
+from dialogues.cpu_gate import CpuGate
 from dialogues.manager import DialogueManager
 from dialogues.settings import CoreSettings
 from dialogues.state import ConversationState
@@ -49,6 +50,7 @@ class Engine:
         self.settings = settings
         self.audit = audit
         self.manager = DialogueManager(kb)
+        self.cpu = CpuGate()
 
     @classmethod
     async def create(
@@ -132,9 +134,10 @@ class Engine:
             state = ConversationState(version=state.version)
             await self.store.save(turn.conversation_id, state)
             return self.manager.reset_reply(state)
-        parse = await self.parser.parse(text)
         notes = [catalogue.TRUNCATED_NOTE] if len(turn.text) > limit and len(text) >= limit * 0.9 else []
-        reply = self.manager.respond(text, parse, state, notes)
+        async with self.cpu.section():  # the turn's CPU, one turn at a time, the loop served between
+            parse = await self.parser.parse(text)
+            reply = self.manager.respond(text, parse, state, notes)
         await self.store.save(turn.conversation_id, state)
         return reply
 

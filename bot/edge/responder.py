@@ -8,7 +8,9 @@ background task, so the platform gets its acknowledgement within its deadline. T
   next turn starts (`store.ordered`, which spans replicas when the store does): a follow-up must
   see the state the previous turn saved, and replies must read in order.
 - Turns are computed under a concurrency limit (the model is CPU-bound); posting happens outside
-  it, so a slow or throttled channel holds only its own conversation, never another's.
+  it, so a slow or throttled channel holds only its own conversation, never another's. The
+  responder tells the core's CPU gate how many answers it has accepted, so that when they queue
+  the loop gets to acknowledge new deliveries between two turns (dialogues/cpu_gate.py).
 - The claim's lease is renewed while the answer is worked on; once the reply is posted the delivery
   is marked answered and its stored text deleted. A claim whose holder died is found by `recover`
   (at start-up and every few seconds after) and answered, or apologised for when its text is gone.
@@ -60,6 +62,9 @@ class Responder:
         self.working_after = working_after
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: Set["asyncio.Task[None]"] = set()
+        self._answers = 0  # accepted (claimed or recovered) and not yet finished
+        gate = getattr(core, "cpu", None)  # an engine's CpuGate; test doubles may have none
+        self._unwatch = gate.watch_backlog(lambda: self._answers) if gate is not None else None
         self._recovery: Optional["asyncio.Task[None]"] = None
         self._closing = False
 
@@ -84,7 +89,7 @@ class Responder:
             self.metrics.deduplicated.inc()
             log.info("duplicate delivery ref=%s", incoming.ref)
             return False
-        self._spawn(self._answer(claim, incoming))
+        self._spawn_answer(claim, incoming)
         return True
 
     def background(self, work: Awaitable[None]) -> None:
@@ -107,6 +112,11 @@ class Responder:
     @property
     def busy(self) -> int:
         return len(self._tasks)
+
+    @property
+    def answers_in_flight(self) -> int:
+        """Deliveries accepted (claimed or recovered) whose answer has not finished."""
+        return self._answers
 
     def start_recovery(self, every: Optional[float] = None) -> None:
         """Answer deliveries another holder claimed and never finished: now, then every `every` s."""
@@ -131,7 +141,7 @@ class Responder:
                 continue
             incoming = Incoming(self.platform, claim.keys, pending.conversation_id, pending.text,
                                 pending.user, dict(pending.route), pending.ref, recovered=True)
-            self._spawn(self._answer(claim, incoming))
+            self._spawn_answer(claim, incoming)
         return len(claims)
 
     async def wait_idle(self, timeout: float = 30.0) -> None:
@@ -157,13 +167,26 @@ class Responder:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
 
     # ---- work -------------------------------------------------------------------------------------
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def _spawn(self, work: Awaitable[None]) -> "asyncio.Future[None]":
         task = asyncio.ensure_future(work)
         self._tasks.add(task)  # a strong reference: the loop keeps only weak ones
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _spawn_answer(self, claim: Claim, incoming: Incoming) -> None:
+        """Count the answer as accepted now, in the iteration that accepted it, not when its task
+        first runs: a burst is accepted in one iteration and its turns all start in the next."""
+        self._answers += 1
+        self._spawn(self._answer(claim, incoming)).add_done_callback(self._answer_finished)
+
+    def _answer_finished(self, _task: "asyncio.Task[None]") -> None:
+        self._answers -= 1  # a callback, so an answer cancelled before it started counts too
 
     async def _recover_forever(self, every: float) -> None:
         while True:

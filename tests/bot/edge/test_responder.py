@@ -16,6 +16,7 @@ import pytest
 from bot.edge import messages
 from bot.edge.responder import Responder
 from bot.edge.types import DeliveryError, Incoming, ReplyContext, Route
+from dialogues.cpu_gate import CpuGate
 from dialogues.state import ConversationState
 from dialogues.store import Pending, SQLiteStore, StoreUnavailable
 from dialogues.types import Reply, ReplyKind, Turn
@@ -263,3 +264,51 @@ async def test_a_store_lost_mid_answer_is_said_once_and_not_answered_late(tmp_pa
     await asyncio.sleep(0.4)  # past the lease
     assert await responder.recover() == 0
     assert outbound.texts("C1") == [messages.UNAVAILABLE]
+
+
+# ---- the CPU gate's backlog ------------------------------------------------------------------------
+
+
+class GatedCore(FakeCore):
+    """A core with the engine's CPU gate, which the responder reports its accepted answers to."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        super().__init__(store)
+        self.cpu = CpuGate()
+
+
+async def test_answers_are_counted_for_the_gate_from_the_moment_they_are_accepted(store: SQLiteStore) -> None:
+    """A burst is accepted in one loop iteration and its turns all start in the next: the gate
+    must know of the burst before the first turn reaches it."""
+    core = GatedCore(store)
+    responder = Responder(core, FakeOutbound())
+    assert not core.cpu.queued
+    assert await responder.take(incoming("C1", "e1"))
+    assert not core.cpu.queued, "one answer is only the turn itself"
+    assert await responder.take(incoming("C2", "e2"))
+    assert core.cpu.queued, "counted in the iteration that accepted it, before its task ran"
+    await responder.wait_idle()
+    assert not core.cpu.queued
+    await responder.close()
+
+
+async def test_answers_cancelled_before_they_start_leave_no_backlog(store: SQLiteStore) -> None:
+    core = GatedCore(store)
+    responder = Responder(core, FakeOutbound())
+    for number in range(3):
+        assert await responder.take(incoming(f"C{number}", f"e{number}"))
+    assert responder.answers_in_flight == 3
+    await responder.close(timeout=0)  # cancels the three answers before any of them ran
+    assert responder.answers_in_flight == 0
+    assert not core.turns and not core.cpu.queued
+
+
+async def test_a_closed_responder_is_no_longer_watched(store: SQLiteStore) -> None:
+    """The engine outlives an edge (tests, a restarted listener): a closed responder's count must
+    not hold the gate open."""
+    core = GatedCore(store)
+    responder = Responder(core, FakeOutbound())
+    responder._answers = 5  # as if it had stopped with answers in flight
+    assert core.cpu.queued
+    await responder.close()
+    assert not core.cpu.queued
