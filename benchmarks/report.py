@@ -93,6 +93,9 @@ def figures(benchmarks: Dict[str, Any]) -> List[List[str]]:
             ["turn", "carebot's own work ms median", _fmt(turn["carebot_own_work_ms"]["median"])],
             ["turn", "ratio (medians) / (p90)", f"{_fmt(turn['ratio_median'])} / {_fmt(turn['ratio_p90'])}"],
             ["turn", "ratio, median of message pairs", _fmt(turn.get("paired_ratio_median"))],
+            ["turn", "audit written behind, ms median / ratio with it",
+             f"{_fmt((turn.get('audit_behind_ms') or {}).get('median'))} / "
+             f"{_fmt(turn.get('ratio_median_with_audit_behind'))}"],
         ]
     store = benchmarks.get("store")
     if store:
