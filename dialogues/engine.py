@@ -7,6 +7,9 @@ at a time, through the store's `ordered`, which spans replicas when the store is
 
 A chat edge that must also post the reply in order holds `store.ordered` itself, around the turn
 and the post, and calls `handle_ordered`.
+
+A turn's CPU (parse and dialogue) runs through the engine's `CpuGate`, one turn at a time, so that
+an edge under load can still acknowledge new deliveries between two turns (dialogues/cpu_gate.py).
 """
 from __future__ import annotations
 
