@@ -6,13 +6,14 @@ start-up stops (exit 2) instead of failing later on the first message.
 """
 from __future__ import annotations
 
-import os
 import re
 from enum import Enum
-from pathlib import Path
-from typing import Dict, FrozenSet, List, MutableMapping, Optional
+from typing import Dict, FrozenSet, List, Optional
 
 from pydantic import BaseSettings, Extra, Field, SecretStr, ValidationError, validator
+
+from bot.edge import settings as edge_settings
+from bot.edge.settings import load_env_file  # noqa: F401 (re-exported: the runners and tests use it)
 
 DEFAULT_API_URL = "https://slack.com/api/"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -44,6 +45,7 @@ _FIELD_ENV = {
     "api_url": "SLACK_API_URL",
     "allowed_channels_raw": "CAREBOT_ALLOWED_CHANNELS",
 }
+_GUIDE = edge_settings.VariableGuide(_HOW_TO_FIX, _FIELD_ENV)
 
 
 class Mode(str, Enum):
@@ -51,18 +53,9 @@ class Mode(str, Enum):
     http = "http"
 
 
-class SettingsError(Exception):
-    """Start-up cannot continue; `problems` are one line each, naming the variable and the fix."""
-
-    def __init__(self, problems: List[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-    def report(self) -> str:
-        lines = ["carebot: cannot start the Slack app:"]
-        lines.extend(f"  - {problem}" for problem in self.problems)
-        lines.append("Set these in the environment or in .env (see .env.example and docs/connect-to-slack.md).")
-        return "\n".join(lines)
+class SettingsError(edge_settings.SettingsError):
+    app = "the Slack app"
+    where = "see .env.example and docs/connect-to-slack.md"
 
 
 class SlackSettings(BaseSettings):
@@ -132,11 +125,11 @@ class SlackSettings(BaseSettings):
     def missing(self, mode: Mode) -> List[str]:
         problems = []
         if self.bot_token is None:
-            problems.append(_problem("SLACK_BOT_TOKEN", "is not set"))
+            problems.append(_GUIDE.problem("SLACK_BOT_TOKEN", "is not set"))
         if mode is Mode.http and self.signing_secret is None:
-            problems.append(_problem("SLACK_SIGNING_SECRET", "is not set"))
+            problems.append(_GUIDE.problem("SLACK_SIGNING_SECRET", "is not set"))
         if mode is Mode.socket and self.app_token is None:
-            problems.append(_problem("SLACK_APP_TOKEN", "is not set"))
+            problems.append(_GUIDE.problem("SLACK_APP_TOKEN", "is not set"))
         return problems
 
 
@@ -146,11 +139,11 @@ def load_settings(mode: Optional[Mode] = None, **overrides: object) -> SlackSett
     try:
         settings = SlackSettings(**overrides)
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors()]
+        problems = [_GUIDE.describe(error) for error in exc.errors()]
         invalid = {str(error["loc"][0]) for error in exc.errors() if error.get("loc")}
         # What else is missing, judged without the invalid values (each reported once).
         rest = SlackSettings(**{**overrides, **{name: None for name in invalid}})
-        reported = {_FIELD_ENV.get(name, name) for name in invalid}
+        reported = {_GUIDE.variable(name) for name in invalid}
         intended = mode or (Mode.socket if "app_token" in invalid else rest.default_mode())
         problems += [p for p in rest.missing(intended) if p.split(" ", 1)[0] not in reported]
         raise SettingsError(problems) from None
@@ -158,49 +151,5 @@ def load_settings(mode: Optional[Mode] = None, **overrides: object) -> SlackSett
     return settings
 
 
-def load_env_file(path: Path = Path(".env"), environ: MutableMapping[str, str] = os.environ) -> List[str]:
-    """Copy KEY=VALUE lines from `path` into `environ` without overriding what is already set
-    (the real environment wins, as with docker and systemd). Returns the keys it set.
-
-    A small reader instead of python-dotenv, which is not a dependency: comments, blank lines,
-    `export KEY=...` and single or double quotes are understood; nothing is interpolated.
-    """
-    if not path.is_file():
-        return []
-    added = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-            continue
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        if key not in environ:
-            environ[key] = value
-            added.append(key)
-    return added
-
-
 def _split(value: str) -> List[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def _problem(variable: str, what: str) -> str:
-    return f"{variable} {what}. {_HOW_TO_FIX[variable]}"
-
-
-def _describe(error: Dict[str, object]) -> str:
-    loc = error.get("loc") or ("?",)
-    field_name = str(loc[0])  # type: ignore[index]
-    variable = _FIELD_ENV.get(field_name, field_name.upper())
-    message = str(error.get("msg", "is invalid"))
-    if variable in _HOW_TO_FIX:
-        return _problem(variable, message)
-    return f"{variable} {message}"

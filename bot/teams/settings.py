@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Dict, List, MutableMapping, Optional
+from typing import Dict, List, Optional
 
 from pydantic import BaseSettings, Extra, Field, SecretStr, ValidationError, validator
+
+from bot.edge import settings as edge_settings
+from bot.edge.settings import load_env_file
 
 DEFAULT_PORT = 3978  # the Bot Framework's customary port
 DEFAULT_HOST = "0.0.0.0"
@@ -52,20 +55,12 @@ _FIELD_ENV = {
     "openid_metadata_url": "TEAMS_OPENID_METADATA_URL",
     "login_url": "TEAMS_LOGIN_URL",
 }
+_GUIDE = edge_settings.VariableGuide(_HOW_TO_FIX, _FIELD_ENV)
 
 
-class SettingsError(Exception):
-    """Start-up cannot continue; `problems` are one line each, naming the variable and the fix."""
-
-    def __init__(self, problems: List[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-    def report(self) -> str:
-        lines = ["carebot: cannot start the Microsoft Teams app:"]
-        lines.extend(f"  - {problem}" for problem in self.problems)
-        lines.append("Set these in the environment or in .env (see docs/connect-to-teams.md).")
-        return "\n".join(lines)
+class SettingsError(edge_settings.SettingsError):
+    app = "the Microsoft Teams app"
+    where = "see docs/connect-to-teams.md"
 
 
 class TeamsSettings(BaseSettings):
@@ -128,7 +123,7 @@ class TeamsSettings(BaseSettings):
             raise SettingsError(problems)
 
     def missing(self) -> List[str]:
-        return [_problem(variable, "is not set") for field_name, variable in _FIELD_ENV.items()
+        return [_GUIDE.problem(variable, "is not set") for field_name, variable in _FIELD_ENV.items()
                 if field_name in ("app_id", "app_password", "tenant_id") and getattr(self, field_name) is None]
 
 
@@ -138,10 +133,10 @@ def load_settings(**overrides: object) -> TeamsSettings:
     try:
         settings = TeamsSettings(**overrides)
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors()]
+        problems = [_GUIDE.describe(error) for error in exc.errors()]
         invalid = {str(error["loc"][0]) for error in exc.errors() if error.get("loc")}
         rest = TeamsSettings(**{**overrides, **{name: None for name in invalid}})
-        reported = {_FIELD_ENV.get(name, name) for name in invalid}
+        reported = {_GUIDE.variable(name) for name in invalid}
         problems += [p for p in rest.missing() if p.split(" ", 1)[0] not in reported]
         raise SettingsError(problems) from None
     settings.require()
@@ -152,47 +147,3 @@ def configured(env_file: Path = Path(".env")) -> bool:
     """True when TEAMS_APP_ID is set in the environment or in ./.env (for `carebot run`)."""
     load_env_file(env_file)
     return bool(os.environ.get("TEAMS_APP_ID", "").strip())
-
-
-def load_env_file(path: Path = Path(".env"), environ: MutableMapping[str, str] = os.environ) -> List[str]:
-    """Copy KEY=VALUE lines from `path` into `environ`, never overriding what is already set (the
-    real environment wins, as with docker and systemd). Returns the keys it set.
-
-    The same small reader as the Slack edge's (python-dotenv is not a dependency); kept here so
-    this folder does not import another platform's.
-    """
-    if not path.is_file():
-        return []
-    added = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export "):].lstrip()
-        key, sep, value = line.partition("=")
-        key, value = key.strip(), value.strip()
-        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-            continue
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        if key not in environ:
-            environ[key] = value
-            added.append(key)
-    return added
-
-
-def _problem(variable: str, what: str) -> str:
-    return f"{variable} {what}. {_HOW_TO_FIX[variable]}"
-
-
-def _describe(error: Dict[str, object]) -> str:
-    loc = error.get("loc") or ("?",)
-    field_name = str(loc[0])  # type: ignore[index]
-    variable = _FIELD_ENV.get(field_name, field_name.upper())
-    message = str(error.get("msg", "is invalid"))
-    if variable in _HOW_TO_FIX:
-        return _problem(variable, message)
-    return f"{variable} {message}"
