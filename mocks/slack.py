@@ -27,13 +27,14 @@ import hmac
 import itertools
 import json
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
+
+from mocks.threaded import ThreadedMock
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -465,14 +466,16 @@ def _drop(request: web.Request) -> web.StreamResponse:
     raise asyncio.CancelledError()
 
 
-class MockWebApi:
+class MockWebApi(ThreadedMock[MockSlack]):
     """`MockSlack` on its own event loop in a thread (the benchmark's), recording `Post`s."""
 
     def __init__(self) -> None:
         self.posts: List[Post] = []  # appended by the mock's thread, read by the benchmark's
-        self.slack = MockSlack(on_post=self._posted)
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread: Optional[threading.Thread] = None
+        super().__init__(MockSlack(on_post=self._posted), "mock-slack-web-api", "the mock Slack Web API")
+
+    @property
+    def slack(self) -> MockSlack:
+        return self.mock
 
     @property
     def calls(self) -> Dict[str, int]:
@@ -494,46 +497,6 @@ class MockWebApi:
         text = str(call.data.get("text") or "")
         self.posts.append(Post(channel=str(call.data.get("channel")), thread_ts=call.data.get("thread_ts"),
                                text=text, at=call.arrived, first_part=not text.startswith("(continued, part ")))
-
-    def start(self, timeout: float = 30.0) -> "MockWebApi":
-        """Serve on an ephemeral loopback port from a thread of its own; returns once listening."""
-        started = threading.Event()
-        failure: List[BaseException] = []
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.slack.start())
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.slack.close())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="mock-slack-web-api", daemon=True)
-        self._thread.start()
-        if not started.wait(timeout) or failure:
-            raise RuntimeError(f"the mock Slack Web API did not start: {failure[0] if failure else 'timeout'}")
-        return self
-
-    def call(self, work: Callable[[MockSlack], Any]) -> Any:
-        """Run `work(mock)` on the mock's loop (scripting faults from another thread)."""
-        assert self._loop is not None
-        done = threading.Event()
-        result: List[Any] = []
-        self._loop.call_soon_threadsafe(lambda: (result.append(work(self.slack)), done.set()))
-        done.wait(10)
-        return result[0] if result else None
-
-    def close(self) -> None:
-        if self._loop is not None and self._thread is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(30)
 
 
 # ---- helpers -----------------------------------------------------------------------------------

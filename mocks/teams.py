@@ -46,6 +46,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
+from mocks.threaded import ThreadedMock
+
 APP_ID = "3f1c2b8e-6a4d-4e1f-9b7a-2c5d8e9f0a1b"
 APP_PASSWORD = "mock-client-secret"
 TENANT_ID = "0b9c5f6e-1d2a-4b3c-8e7f-6a5b4c3d2e1f"
@@ -437,56 +439,19 @@ class MockConnector:
         return web.json_response(answer, status=status, headers=headers)
 
 
-class ThreadedConnector:
+class ThreadedConnector(ThreadedMock[MockConnector]):
     """`MockConnector` on its own event loop in a thread (the benchmark's)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        self.connector = MockConnector(**kwargs)
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._thread: Optional[threading.Thread] = None
+        super().__init__(MockConnector(**kwargs), "mock-teams-connector", "the mock Bot Connector")
+
+    @property
+    def connector(self) -> MockConnector:
+        return self.mock
 
     @property
     def service_url(self) -> str:
         return self.connector.service_url
-
-    def start(self, timeout: float = 30.0) -> "ThreadedConnector":
-        started = threading.Event()
-        failure: List[BaseException] = []
-
-        def serve() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.connector.start())
-            except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.run_until_complete(self.connector.close())
-            loop.close()
-
-        self._thread = threading.Thread(target=serve, name="mock-teams-connector", daemon=True)
-        self._thread.start()
-        if not started.wait(timeout) or failure:
-            raise RuntimeError(f"the mock Bot Connector did not start: {failure[0] if failure else 'timeout'}")
-        return self
-
-    def call(self, work: Callable[[MockConnector], Any]) -> Any:
-        """Run `work(mock)` on the mock's loop (scripting faults from another thread)."""
-        assert self._loop is not None
-        done = threading.Event()
-        result: List[Any] = []
-        self._loop.call_soon_threadsafe(lambda: (result.append(work(self.connector)), done.set()))
-        done.wait(10)
-        return result[0] if result else None
-
-    def close(self) -> None:
-        if self._loop is not None and self._thread is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(30)
 
 
 # ---- everything Microsoft, together ------------------------------------------------------------------
