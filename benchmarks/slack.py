@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
-from benchmarks import machine, stats
+from benchmarks import machine, openloop, stats
 from benchmarks.messages import CONVERSATIONS
 from mocks.slack import BOT_TOKEN, CHANNEL, MockWebApi, Post, mention_body, new_signing_secret, sign
 from benchmarks.servers import ServerProcess, start_server
@@ -195,47 +195,11 @@ class SlackBench:
         server = self._server()
         start = time.perf_counter() + 0.2
         events = self.plan(rate, duration, start, rng)
-        rss_samples: List[int] = []
-        sampling = True
-
-        async def sample() -> None:
-            while sampling:
-                rss = machine.proc_status(server.pid).get("VmRSS")
-                if rss:
-                    rss_samples.append(rss)
-                await asyncio.sleep(0.25)
-
-        sampler = asyncio.create_task(sample())
-        load_before = machine.load_average()
-        tasks = []
-        lag: List[float] = []
-        for event in events:
-            delay = event.scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            lag.append(max(0.0, time.perf_counter() - event.scheduled))
-            tasks.append(asyncio.create_task(self._deliver(session, event)))
-        send_seconds = time.perf_counter() - start
-        await asyncio.gather(*tasks)
         expected = _expected(events)
-        deadline = time.perf_counter() + drain_timeout
-        while time.perf_counter() < deadline and not _all_answered(self.mock.posts, expected):
-            await asyncio.sleep(0.1)
-        drained = time.perf_counter() - start
-        await asyncio.sleep(1.0)  # late duplicates would arrive now
-        sampling = False
-        await sampler
-        status = machine.proc_status(server.pid)
-        return events, {
-            "send_seconds": round(send_seconds, 3),
-            "drain_seconds": round(drained, 3),
-            "generator_lag_ms": stats.summary(lag),
-            "load_before": load_before,
-            "load_after": machine.load_average(),
-            "server_rss_max_bytes": max(rss_samples) if rss_samples else None,
-            "server_hwm_bytes": status.get("VmHWM"),
-            "server_threads": status.get("Threads"),
-        }
+        figures = await openloop.drive(
+            server.pid, events, start, lambda event: self._deliver(session, event),
+            lambda: _all_answered(self.mock.posts, expected), drain_timeout)
+        return events, figures
 
 
 def _expected(events: Sequence[Event]) -> Dict[str, List[Event]]:

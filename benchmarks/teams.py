@@ -40,7 +40,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
-from benchmarks import machine, stats
+from benchmarks import machine, openloop, stats
 from benchmarks.messages import CONVERSATIONS
 from benchmarks.servers import ServerProcess, start_server
 from mocks.teams import (
@@ -297,46 +297,10 @@ class TeamsBench:
         log = self._log()
         start = time.perf_counter() + 0.2
         activities = self.plan(rate, duration, start, rng)
-        rss_samples: List[int] = []
-        sampling = True
-
-        async def sample() -> None:
-            while sampling:
-                rss = machine.proc_status(server.pid).get("VmRSS")
-                if rss:
-                    rss_samples.append(rss)
-                await asyncio.sleep(0.25)
-
-        sampler = asyncio.create_task(sample())
-        load_before = machine.load_average()
-        tasks = []
-        lag: List[float] = []
-        for activity in activities:
-            delay = activity.scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            lag.append(max(0.0, time.perf_counter() - activity.scheduled))
-            tasks.append(asyncio.create_task(self._deliver(session, activity)))
-        send_seconds = time.perf_counter() - start
-        await asyncio.gather(*tasks)
-        deadline = time.perf_counter() + drain_timeout
-        while time.perf_counter() < deadline and not log.answered(activities):
-            await asyncio.sleep(0.1)
-        drained = time.perf_counter() - start
-        await asyncio.sleep(1.0)  # late duplicates would arrive now
-        sampling = False
-        await sampler
-        status = machine.proc_status(server.pid)
-        return activities, {
-            "send_seconds": round(send_seconds, 3),
-            "drain_seconds": round(drained, 3),
-            "generator_lag_ms": stats.summary(lag),
-            "load_before": load_before,
-            "load_after": machine.load_average(),
-            "server_rss_max_bytes": max(rss_samples) if rss_samples else None,
-            "server_hwm_bytes": status.get("VmHWM"),
-            "server_threads": status.get("Threads"),
-        }
+        figures = await openloop.drive(
+            server.pid, activities, start, lambda activity: self._deliver(session, activity),
+            lambda: log.answered(activities), drain_timeout)
+        return activities, figures
 
     def _log(self) -> ReplyLog:
         if self.log is None:
