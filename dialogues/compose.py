@@ -113,6 +113,24 @@ def cited_as(statement: CitedStatement) -> str:
     return statement.citation + (catalogue.mentions(statement.mentions) if statement.mentions else "")
 
 
+def grouped_by_source(statements: Sequence[CitedStatement]) -> List[Tuple[str, str, List[CitedStatement]]]:
+    """(source kind, heading, statements) in SOURCE_HEADINGS order, kinds it does not know after
+    them under a heading made from the kind: what every platform's renderer groups by."""
+    headings = {kind.value: heading for kind, heading in SOURCE_HEADINGS.items()}
+    order = list(headings)
+    groups: Dict[str, List[CitedStatement]] = {}
+    for statement in statements:
+        kind = statement.source.kind
+        if kind not in order:
+            order.append(kind)
+        groups.setdefault(kind, []).append(statement)
+    return [
+        (kind, headings.get(kind) or kind.replace("_", " ").capitalize() or "Sources", groups[kind])
+        for kind in order
+        if kind in groups
+    ]
+
+
 def plain_text(reply_lead: Sequence[str], statements: Sequence[CitedStatement], notes: Sequence[str],
                safety: Optional[str]) -> str:
     """The reply as plain text: what a terminal prints and a notification shows."""

@@ -23,18 +23,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
 from bot.edge.messages import ASK_REASON, REASON_LABELS
-from dialogues.compose import cited_as
+from dialogues.compose import cited_as, grouped_by_source
 from dialogues.types import CitedStatement, Reply
-from knowledge.schema import SOURCE_HEADINGS
 
 Block = Dict[str, Any]
-
-# Source kinds in the order an answer shows them, with the heading each group gets: the same
-# headings the plain-text reply uses (knowledge.schema), so every edge groups evidence alike.
-SOURCE_GROUPS: Tuple[Tuple[str, str], ...] = tuple((kind.value, heading) for kind, heading in SOURCE_HEADINGS.items())
 
 # action_ids the Slack app listens for. Suggestions are numbered because Slack requires
 # action_ids to be unique within a block.
@@ -177,7 +172,7 @@ def render_reply(
     if lead:
         body.append(lead)
     tagged: Set[str] = set()  # block_ids must be unique in a message: tag each statement once
-    for label, statements in _grouped(reply.statements):
+    for _, label, statements in grouped_by_source(reply.statements):
         header = {"type": "header", "text": _plain(label, MAX_HEADER)}
         for position, statement in enumerate(statements):
             unit = _statement_blocks(statement, limits)
@@ -225,21 +220,6 @@ def render_notice(text: str) -> SlackMessage:
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def _grouped(statements: Sequence[CitedStatement]) -> List[Tuple[str, List[CitedStatement]]]:
-    """Statements by source kind, known kinds in SOURCE_GROUPS order, unknown ones after."""
-    labels = dict(SOURCE_GROUPS)
-    order = [kind for kind, _ in SOURCE_GROUPS]
-    groups: Dict[str, List[CitedStatement]] = {}
-    for statement in statements:
-        kind = statement.source.kind
-        if kind not in order:
-            order.append(kind)
-        groups.setdefault(kind, []).append(statement)
-    return [
-        (labels.get(kind) or kind.replace("_", " ").capitalize() or "Sources", groups[kind])
-        for kind in order
-        if kind in groups
-    ]
 
 
 def _statement_blocks(statement: CitedStatement, limits: Limits) -> List[Block]:

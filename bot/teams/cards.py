@@ -32,10 +32,9 @@ from enum import Enum
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bot.edge.messages import ASK_REASON, REASON_LABELS, THANKS
-from dialogues.compose import cited_as
+from dialogues.compose import cited_as, grouped_by_source
 from dialogues.store import FEEDBACK_REASONS
 from dialogues.types import CitedStatement, Reply
-from knowledge.schema import SOURCE_HEADINGS
 
 Element = Dict[str, Any]
 Card = Dict[str, Any]
@@ -43,8 +42,6 @@ Card = Dict[str, Any]
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.5"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
-
-SOURCE_GROUPS: Tuple[Tuple[str, str], ...] = tuple((kind.value, heading) for kind, heading in SOURCE_HEADINGS.items())
 
 FEEDBACK_ID = "carebot-feedback"  # the element the feedback invoke replaces
 VERB_HELPFUL = "carebot.feedback.helpful"
@@ -133,7 +130,7 @@ def render_answer(reply: Reply, feedback: Optional[FeedbackRef] = None, *, asked
     if lead:
         units.append(_Unit([_text(line) for line in lead], "\n".join(lead)))
     tagged: set = set()  # element ids must be unique in a card: tag each statement once
-    for kind, heading, statements in _grouped(reply.statements):
+    for kind, heading, statements in grouped_by_source(reply.statements):
         for statement in statements:
             units.extend(_statement_units(kind, heading, statement, numbers.get(cited_as(statement)), tagged))
     notes = [line for line in reply.notes if line and line.strip()]
@@ -346,27 +343,12 @@ def _pack(units: List[_Unit], budget: int) -> List[List[_Unit]]:
     return groups
 
 
-def _grouped(statements: Sequence[CitedStatement]) -> List[Tuple[str, str, List[CitedStatement]]]:
-    """Statements by source kind, known kinds in SOURCE_GROUPS order, unknown ones after."""
-    labels = dict(SOURCE_GROUPS)
-    order = [kind for kind, _ in SOURCE_GROUPS]
-    groups: Dict[str, List[CitedStatement]] = {}
-    for statement in statements:
-        kind = statement.source.kind
-        if kind not in order:
-            order.append(kind)
-        groups.setdefault(kind, []).append(statement)
-    return [
-        (kind, labels.get(kind) or kind.replace("_", " ").capitalize() or "Sources", groups[kind])
-        for kind in order
-        if kind in groups
-    ]
 
 
 def _citation_numbers(statements: Sequence[CitedStatement]) -> Dict[str, int]:
     """One number per distinct citation, in the order the card shows them (grouped)."""
     numbers: Dict[str, int] = {}
-    for _, _, group in _grouped(statements):
+    for _, _, group in grouped_by_source(statements):
         for statement in group:
             key = cited_as(statement)
             if key not in numbers and len(numbers) < MAX_CITATIONS:
