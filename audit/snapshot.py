@@ -23,19 +23,7 @@ from knowledge import KnowledgeBase
 
 def kb_payload(kb: KnowledgeBase) -> Dict[str, Any]:
     return {
-        "statements": [
-            {
-                "id": s.id,
-                "text": s.text,
-                "source": {"kind": s.source.kind.value, "title": s.source.title, "seed": s.source.seed},
-                "citation": s.citation,
-                "topics": [t.value for t in s.topics],
-                "entities": list(s.entities),
-                "conditions": {slot.value: list(values) for slot, values in s.conditions.items()},
-                "mentions": list(s.mentions),
-            }
-            for s in kb.statements
-        ],
+        "statements": kb.export(),
         "lexicon": json.loads(kb.lexicon.data.json()),
     }
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import List
 
 from dialogues.reach import unreachable
-from knowledge import KnowledgeBase, load_knowledge
+from knowledge import load_knowledge
 from knowledge.checks import citation_problems, prerequisite_conflicts, untagged_treatment_problems
 from knowledge.seeds import coverage_problems, load_seeds
 
@@ -57,24 +56,8 @@ def check_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_records(kb: KnowledgeBase) -> List[dict]:
-    return [
-        {
-            "id": s.id,
-            "text": s.text,
-            "source": {"kind": s.source.kind.value, "title": s.source.title, "seed": s.source.seed},
-            "citation": s.citation,
-            "topics": [t.value for t in s.topics],
-            "entities": list(s.entities),
-            "conditions": {slot.value: list(values) for slot, values in s.conditions.items()},
-            "mentions": list(s.mentions),
-        }
-        for s in kb.statements
-    ]
-
-
 def export_command(args: argparse.Namespace) -> int:
-    json.dump(export_records(load_knowledge()), sys.stdout, indent=2, ensure_ascii=False)
+    json.dump(load_knowledge().export(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
     return 0
 

@@ -134,6 +134,23 @@ class KnowledgeBase:
     def __len__(self) -> int:
         return len(self.statements)
 
+    def export(self) -> List[dict]:
+        """Every statement as a plain JSON record, in answer order: what `carebot kb export`
+        prints and what an audit snapshot (and so the knowledge base's version) is made of."""
+        return [
+            {
+                "id": s.id,
+                "text": s.text,
+                "source": {"kind": s.source.kind.value, "title": s.source.title, "seed": s.source.seed},
+                "citation": s.citation,
+                "topics": [t.value for t in s.topics],
+                "entities": list(s.entities),
+                "conditions": {slot.value: list(values) for slot, values in s.conditions.items()},
+                "mentions": list(s.mentions),
+            }
+            for s in self.statements
+        ]
+
     def get(self, statement_id: str) -> Statement:
         return self._by_id[statement_id]
 
