@@ -35,6 +35,7 @@ from urllib.parse import parse_qsl
 from aiohttp import WSMsgType, web
 
 from mocks.threaded import ThreadedMock
+from mocks.waiting import wait_until
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -247,20 +248,7 @@ class MockSlack:
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "calls") -> Any:
         """Poll until `predicate()` is truthy (woken by every recorded call); its value is returned."""
-        assert self._changed is not None, "start() the mock first"
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out waiting for {what}; calls: {[c.method for c in self.calls]}")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.5))
-            except asyncio.TimeoutError:
-                pass
+        return await wait_until(predicate, self._changed, timeout, what, lambda: [c.method for c in self.calls])
 
     async def wait_posts(self, count: int = 1, timeout: float = 30.0, **match: Any) -> List[Call]:
         def found() -> Optional[List[Call]]:

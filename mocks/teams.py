@@ -47,6 +47,7 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from mocks.threaded import ThreadedMock
+from mocks.waiting import wait_until
 
 APP_ID = "3f1c2b8e-6a4d-4e1f-9b7a-2c5d8e9f0a1b"
 APP_PASSWORD = "mock-client-secret"
@@ -378,21 +379,7 @@ class MockConnector:
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0, what: str = "calls") -> Any:
         """Poll until `predicate()` is truthy (woken by every recorded call); its value is returned."""
-        assert self._changed is not None, "start() first"
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"timed out waiting for {what}; calls: "
-                                     f"{[(c.method, c.type, c.status) for c in self.calls]}")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.5))
-            except asyncio.TimeoutError:
-                pass
+        return await wait_until(predicate, self._changed, timeout, what, lambda: [(c.method, c.type, c.status) for c in self.calls])
 
     async def wait_posts(self, count: int = 1, conversation: Optional[str] = None, timeout: float = 30.0) -> List[Call]:
         def found() -> Optional[List[Call]]:
