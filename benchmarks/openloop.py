@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Protocol, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Protocol, Sequence, Tuple, TypeVar
+
+import aiohttp
 
 from benchmarks import machine, stats
 
@@ -20,6 +22,20 @@ class Scheduled(Protocol):
 S = TypeVar("S", bound=Scheduled)
 
 LATE_DUPLICATES_SECONDS = 1.0  # after the drain: a duplicate reply would arrive within this
+
+
+async def timed_post(session: aiohttp.ClientSession, url: str, body: bytes, headers: Mapping[str, str],
+                     deadline: float) -> Tuple[int, float]:
+    """POST `body`; (status, seconds to the response). Status 0 when there was none within
+    `deadline` or the connection failed: the platform would deliver it again."""
+    started = time.perf_counter()
+    try:
+        async with session.post(url, data=body, headers=dict(headers),
+                                timeout=aiohttp.ClientTimeout(total=deadline)) as response:
+            await response.read()
+            return response.status, time.perf_counter() - started
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        return 0, time.perf_counter() - started
 
 
 async def drive(server_pid: int, items: Sequence[S], start: float, deliver: Callable[[S], Awaitable[None]],

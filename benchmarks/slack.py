@@ -164,17 +164,10 @@ class SlackBench:
         headers = {"Content-Type": "application/json", **sign(event.body, self.secret)}
         if retry:
             headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
-        started = time.perf_counter()
         event.deliveries += 1
         # the first delivery to the event's replica, each redelivery to the next one
         server = self.servers[(event.replica + event.deliveries - 1) % len(self.servers)]
-        try:
-            async with session.post(server.url + "/slack/events", data=event.body, headers=headers,
-                                    timeout=aiohttp.ClientTimeout(total=ACK_DEADLINE)) as response:
-                await response.read()
-                return response.status, time.perf_counter() - started
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
-            return 0, time.perf_counter() - started
+        return await openloop.timed_post(session, server.url + "/slack/events", event.body, headers, ACK_DEADLINE)
 
     async def _deliver(self, session: aiohttp.ClientSession, event: Event) -> None:
         event.sent = time.perf_counter()
