@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from mocks.texts import collect_texts
 from mocks.threaded import ThreadedMock
 from mocks.waiting import wait_until
 
@@ -107,7 +108,7 @@ class Call:
     def texts(self) -> List[str]:
         """Every text field in the message: `text` and all text inside blocks."""
         found = [str(self.data.get("text", ""))]
-        _collect_texts(self.data.get("blocks") or [], found)
+        collect_texts(self.data.get("blocks") or [], found)
         return found
 
     def metadata_payload(self) -> Dict[str, Any]:
@@ -549,18 +550,6 @@ def _block_problem(blocks: Any) -> Optional[str]:
                 if len(element["text"]["text"]) > 75 or len(element.get("value", "")) > 2000:
                     return "button too long"
     return None
-
-
-def _collect_texts(node: Any, found: List[str]) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "text" and isinstance(value, str):
-                found.append(value)
-            else:
-                _collect_texts(value, found)
-    elif isinstance(node, list):
-        for item in node:
-            _collect_texts(item, found)
 
 
 __all__ = [

@@ -46,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
+from mocks.texts import collect_texts
 from mocks.threaded import ThreadedMock
 from mocks.waiting import wait_until
 
@@ -302,7 +303,7 @@ class Call:
     def texts(self) -> List[str]:
         """The message text and every text inside its card."""
         found = [str(self.data.get("text") or "")]
-        _collect_texts(self.card() or {}, found)
+        collect_texts(self.card() or {}, found)
         return [text for text in found if text]
 
 
@@ -600,15 +601,3 @@ class ChannelClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-
-def _collect_texts(node: Any, found: List[str]) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "text" and isinstance(value, str):
-                found.append(value)
-            else:
-                _collect_texts(value, found)
-    elif isinstance(node, list):
-        for item in node:
-            _collect_texts(item, found)
